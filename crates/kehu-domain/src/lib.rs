@@ -1,0 +1,20 @@
+//! Domain types of kehu.
+//!
+//! Values from outside (HTTP, files, CLI) are parsed into these types once, at
+//! the edge; code further in can rely on them being valid. Nothing here does
+//! I/O, so every rule is testable without a database.
+
+pub mod code_enum;
+pub mod custom_field;
+pub mod customer;
+pub mod error;
+pub mod ids;
+pub mod lang;
+pub mod mobile;
+pub mod name;
+pub mod role;
+pub mod text;
+pub mod time;
+
+pub use error::{FieldError, FieldErrors, Problem};
+pub use lang::Lang;

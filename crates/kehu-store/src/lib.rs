@@ -1,1 +1,22 @@
-//! placeholder
+//! Storage of kehu.
+//!
+//! One set of queries, written once in SQL that both SQLite and PostgreSQL
+//! accept, runs against either database ([`db::Db`]). Each module owns one
+//! part of the archive and enforces the caller's scope and writes the audit
+//! entry in the same transaction as the change, so that the web UI, the REST
+//! API and the CLI cannot differ in what they allow or forget to audit.
+
+pub mod audit;
+pub mod auth;
+pub mod contacts;
+pub mod customers;
+pub mod db;
+pub mod error;
+pub mod fields;
+pub mod interactions;
+pub mod tags;
+pub mod testing;
+pub mod timeline;
+
+pub use db::{Db, Query, Tx};
+pub use error::{Error, Result};

@@ -1,0 +1,1047 @@
+//! Customers: create, read, update, delete to the recycle bin, restore,
+//! purge, list with filters and search, reveal a phone number. Every
+//! operation takes the acting [`Principal`] and enforces its scope.
+
+use crate::audit::{self, Actor, Entry};
+use crate::db::{Arg, Query, Tx};
+use crate::tags::{self, Tag};
+use crate::{Db, Error, Result};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use kehu_domain::custom_field;
+use kehu_domain::customer::{
+    ConsentChannel, ConsentStatus, CustomerFields, CustomerKind, GenderCode, Grade, Source,
+};
+use kehu_domain::ids::{CustomerId, TeamId, UserId};
+use kehu_domain::mobile::Mobile;
+use kehu_domain::role::{PhoneAccess, Placement, Principal, Scope};
+use kehu_domain::time::Timestamp;
+use kehu_domain::{FieldErrors, Problem};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// How long a deleted customer stays in the recycle bin.
+pub const RECYCLE_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Row {
+    id: String,
+    kind: String,
+    name: String,
+    gender: Option<String>,
+    title: Option<String>,
+    mobile: Option<String>,
+    email: Option<String>,
+    wechat: Option<String>,
+    company: Option<String>,
+    city: Option<String>,
+    address: Option<String>,
+    source: Option<String>,
+    referred_by: Option<String>,
+    referred_by_name: Option<String>,
+    birthday: Option<String>,
+    grade: Option<String>,
+    notes: Option<String>,
+    owner_id: Option<String>,
+    owner_name: Option<String>,
+    team_id: Option<String>,
+    team_name: Option<String>,
+    custom_fields: String,
+    last_contact_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    deleted_at: Option<i64>,
+}
+
+const SELECT: &str = "SELECT c.id, c.kind, c.name, c.gender, c.title, c.mobile, c.email, c.wechat, c.company, c.city, \
+     c.address, c.source, c.referred_by, r.name AS referred_by_name, c.birthday, c.grade, c.notes, c.owner_id, \
+     u.name AS owner_name, c.team_id, t.name AS team_name, c.custom_fields, c.last_contact_at, c.created_at, \
+     c.updated_at, c.deleted_at \
+     FROM customers c \
+     LEFT JOIN users u ON u.id = c.owner_id \
+     LEFT JOIN teams t ON t.id = c.team_id \
+     LEFT JOIN customers r ON r.id = c.referred_by";
+
+/// A customer record with everything the archive holds on it.
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub fields: CustomerFields,
+    pub owner_name: Option<String>,
+    pub team_id: Option<TeamId>,
+    pub team_name: Option<String>,
+    pub referred_by_name: Option<String>,
+    pub custom: Map<String, Value>,
+    pub tags: Vec<Tag>,
+    pub consents: BTreeMap<ConsentChannel, ConsentStatus>,
+    pub last_contact_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub deleted_at: Option<Timestamp>,
+}
+
+impl Customer {
+    pub fn placement(&self) -> Placement {
+        Placement {
+            owner_id: self.fields.owner_id.clone(),
+            team_id: self.team_id.clone(),
+        }
+    }
+
+    /// The state compared by the audit log.
+    fn snapshot(&self) -> Map<String, Value> {
+        let f = &self.fields;
+        let mut m = json!({
+            "kind": f.kind.code(), "name": f.name, "gender": f.gender.map(|g| g.code()),
+            "title": f.title, "mobile": f.mobile.as_ref().map(|m| m.as_str()), "email": f.email,
+            "wechat": f.wechat, "company": f.company, "city": f.city, "address": f.address,
+            "source": f.source.map(|s| s.code()), "referred_by": f.referred_by,
+            "birthday": f.birthday.map(|d| d.to_string()), "grade": f.grade.map(|g| g.code()),
+            "notes": f.notes, "owner_id": f.owner_id,
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        for (k, v) in &self.custom {
+            m.insert(format!("custom.{k}"), v.clone());
+        }
+        let mut tags: Vec<&str> = self.tags.iter().map(|t| t.name.as_str()).collect();
+        tags.sort();
+        if !tags.is_empty() {
+            m.insert("tags".into(), json!(tags.join(", ")));
+        }
+        for (ch, st) in &self.consents {
+            m.insert(format!("consent.{}", ch.code()), json!(st.code()));
+        }
+        m.retain(|_, v| !v.is_null());
+        m
+    }
+}
+
+fn parse_opt<T>(v: Option<String>, p: fn(&str) -> Result<T, Problem>) -> Option<T> {
+    v.and_then(|s| p(&s).ok())
+}
+
+impl Row {
+    fn into_customer(self) -> Result<Customer> {
+        let bad = |e: String| Error::Other(e);
+        Ok(Customer {
+            id: self.id.parse().map_err(bad)?,
+            fields: CustomerFields {
+                kind: CustomerKind::parse(&self.kind).unwrap_or(CustomerKind::Person),
+                name: self.name,
+                gender: parse_opt(self.gender, GenderCode::parse),
+                title: self.title,
+                mobile: self.mobile.map(Mobile::from_stored),
+                email: self.email,
+                wechat: self.wechat,
+                company: self.company,
+                city: self.city,
+                address: self.address,
+                source: parse_opt(self.source, Source::parse),
+                referred_by: self.referred_by.and_then(|s| s.parse().ok()),
+                birthday: self
+                    .birthday
+                    .and_then(|s| chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()),
+                grade: parse_opt(self.grade, Grade::parse),
+                notes: self.notes,
+                owner_id: self.owner_id.and_then(|s| s.parse().ok()),
+            },
+            owner_name: self.owner_name,
+            team_id: self.team_id.and_then(|s| s.parse().ok()),
+            team_name: self.team_name,
+            referred_by_name: self.referred_by_name,
+            custom: serde_json::from_str(&self.custom_fields).unwrap_or_default(),
+            tags: Vec::new(),
+            consents: BTreeMap::new(),
+            last_contact_at: self.last_contact_at.and_then(Timestamp::from_millis),
+            created_at: Timestamp::from_millis(self.created_at).unwrap_or_else(Timestamp::now),
+            updated_at: Timestamp::from_millis(self.updated_at).unwrap_or_else(Timestamp::now),
+            deleted_at: self.deleted_at.and_then(Timestamp::from_millis),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TagRow {
+    customer_id: String,
+    id: String,
+    name: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ConsentRow {
+    customer_id: String,
+    channel: String,
+    status: String,
+}
+
+/// Loads tags and consents of these customers with one query each.
+async fn attach(db: &Db, list: &mut [Customer]) -> Result<()> {
+    if list.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = list.iter().map(|c| c.id.as_str()).collect();
+    let mut q = Query::new("SELECT ct.customer_id, t.id, t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id IN ");
+    q.push_list(ids.iter().copied()).push(" ORDER BY t.name");
+    let tag_rows: Vec<TagRow> = db.conn().fetch_all(q).await?;
+    let mut q =
+        Query::new("SELECT customer_id, channel, status FROM consents WHERE customer_id IN ");
+    q.push_list(ids.iter().copied());
+    let consent_rows: Vec<ConsentRow> = db.conn().fetch_all(q).await?;
+    let index: HashMap<String, usize> = list
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.to_string(), i))
+        .collect();
+    for r in tag_rows {
+        if let Some(&i) = index.get(&r.customer_id) {
+            list[i].tags.push(Tag {
+                id: r.id,
+                name: r.name,
+            });
+        }
+    }
+    for r in consent_rows {
+        if let (Some(&i), Ok(ch), Ok(st)) = (
+            index.get(&r.customer_id),
+            ConsentChannel::parse(&r.channel),
+            ConsentStatus::parse(&r.status),
+        ) {
+            list[i].consents.insert(ch, st);
+        }
+    }
+    Ok(())
+}
+
+async fn load_tx(tx: &mut Tx, id: &CustomerId) -> Result<Customer> {
+    let row: Row = tx
+        .fetch_one(Query::new(format!("{SELECT} WHERE c.id = $1")).bind(id))
+        .await?;
+    let mut c = row.into_customer()?;
+    let tags: Vec<Tag> = tx
+        .fetch_all(Query::new("SELECT t.id, t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = $1 ORDER BY t.name").bind(id))
+        .await?;
+    c.tags = tags;
+    let consents: Vec<ConsentRow> = tx
+        .fetch_all(
+            Query::new("SELECT customer_id, channel, status FROM consents WHERE customer_id = $1")
+                .bind(id),
+        )
+        .await?;
+    for r in consents {
+        if let (Ok(ch), Ok(st)) = (
+            ConsentChannel::parse(&r.channel),
+            ConsentStatus::parse(&r.status),
+        ) {
+            c.consents.insert(ch, st);
+        }
+    }
+    Ok(c)
+}
+
+async fn load(db: &Db, id: &CustomerId) -> Result<Customer> {
+    let row: Row = db
+        .conn()
+        .fetch_one(Query::new(format!("{SELECT} WHERE c.id = $1")).bind(id))
+        .await?;
+    let mut list = [row.into_customer()?];
+    attach(db, &mut list).await?;
+    let [c] = list;
+    Ok(c)
+}
+
+/// A live customer the principal may read; `NotFound` otherwise.
+pub async fn get(db: &Db, by: &Principal, id: &CustomerId) -> Result<Customer> {
+    let c = load(db, id).await?;
+    if c.deleted_at.is_some() || !by.can_read(&c.placement()) {
+        return Err(Error::NotFound);
+    }
+    Ok(c)
+}
+
+/// What a create or an update writes. An update sends the whole record
+/// (the caller overlays its changes on the current one).
+#[derive(Debug, Clone)]
+pub struct CustomerWrite {
+    pub fields: CustomerFields,
+    pub custom: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub consents: BTreeMap<ConsentChannel, ConsentStatus>,
+}
+
+impl CustomerWrite {
+    /// The current record in write form, to overlay changes on.
+    pub fn from_customer(c: &Customer) -> CustomerWrite {
+        CustomerWrite {
+            fields: c.fields.clone(),
+            custom: c.custom.clone(),
+            tags: c.tags.iter().map(|t| t.name.clone()).collect(),
+            consents: c.consents.clone(),
+        }
+    }
+}
+
+/// Checks the owner a write asks for and returns (owner, team).
+async fn resolve_owner(
+    tx: &mut Tx,
+    by: Option<&Principal>,
+    asked: Option<&UserId>,
+    current: Option<&UserId>,
+) -> Result<(Option<UserId>, Option<TeamId>)> {
+    let owner = match (asked, by) {
+        (Some(o), _) => Some(o.clone()),
+        (None, _) if current.is_some() => current.cloned(),
+        (None, Some(p)) => Some(p.user_id.clone()),
+        (None, None) => None,
+    };
+    let Some(owner) = owner else {
+        return Ok((None, None));
+    };
+    let row: Option<(Option<String>, bool)> = tx
+        .fetch_optional(Query::new("SELECT team_id, active FROM users WHERE id = $1").bind(&owner))
+        .await?;
+    let Some((team, active)) = row else {
+        return Err(FieldErrors::single("owner_id", Problem::NotFound).into());
+    };
+    let team: Option<TeamId> = team.and_then(|t| t.parse().ok());
+    if let Some(p) = by {
+        let changes_owner = Some(&owner) != current && owner != p.user_id;
+        if changes_owner {
+            let allowed = p.role.can_reassign()
+                && active
+                && match p.scope() {
+                    Scope::All => true,
+                    Scope::Team => team.is_some() && team == p.team_id,
+                    Scope::Own => false,
+                };
+            if !allowed {
+                return Err(FieldErrors::single("owner_id", Problem::NotAllowed).into());
+            }
+        }
+    }
+    Ok((Some(owner), team))
+}
+
+async fn check_write(
+    tx: &mut Tx,
+    w: &CustomerWrite,
+    self_id: Option<&CustomerId>,
+) -> Result<(Map<String, Value>, Vec<String>)> {
+    let mut e = FieldErrors::new();
+    if let Some(r) = &w.fields.referred_by {
+        let exists = tx
+            .scalar(
+                Query::new("SELECT COUNT(*) FROM customers WHERE id = $1 AND deleted_at IS NULL")
+                    .bind(r),
+            )
+            .await?
+            > 0;
+        if !exists || Some(r) == self_id {
+            e.add("referred_by", Problem::NotFound);
+        }
+    }
+    let defs: Vec<(String, String, String, bool, bool)> = tx
+        .fetch_all(Query::new(
+            "SELECT key, kind, options, required, active FROM custom_fields",
+        ))
+        .await?;
+    let rules: Vec<custom_field::FieldRule> = defs
+        .iter()
+        .filter(|d| d.4)
+        .map(|d| custom_field::FieldRule {
+            key: d.0.clone(),
+            kind: custom_field::FieldKind::parse(&d.1).unwrap_or(custom_field::FieldKind::Text),
+            options: serde_json::from_str(&d.2).unwrap_or_default(),
+            required: d.3,
+        })
+        .collect();
+    // Values of retired fields are kept as they are.
+    let retired: Vec<&String> = defs.iter().filter(|d| !d.4).map(|d| &d.0).collect();
+    let (kept, active): (Map<String, Value>, Map<String, Value>) = {
+        let mut kept = Map::new();
+        let mut active = Map::new();
+        for (k, v) in &w.custom {
+            if retired.contains(&k) {
+                kept.insert(k.clone(), v.clone());
+            } else {
+                active.insert(k.clone(), v.clone());
+            }
+        }
+        (kept, active)
+    };
+    let mut custom = match custom_field::validate(&rules, &active) {
+        Ok(m) => m,
+        Err(fe) => {
+            e.0.extend(fe.0);
+            Map::new()
+        }
+    };
+    custom.extend(kept);
+    let tag_names = match tags::parse_names(&w.tags) {
+        Ok(t) => t,
+        Err(fe) => {
+            e.0.extend(fe.0);
+            vec![]
+        }
+    };
+    e.into_result()?;
+    Ok((custom, tag_names))
+}
+
+async fn write_relations(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: &CustomerId,
+    tag_names: &[String],
+    consents: &BTreeMap<ConsentChannel, ConsentStatus>,
+) -> Result<()> {
+    let tags = tags::ensure(tx, actor, tag_names).await?;
+    tx.execute(Query::new("DELETE FROM customer_tags WHERE customer_id = $1").bind(id))
+        .await?;
+    for t in &tags {
+        tx.execute(
+            Query::new("INSERT INTO customer_tags (customer_id, tag_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(&t.id),
+        )
+        .await?;
+    }
+    let now = Timestamp::now();
+    let current: Vec<ConsentRow> = tx
+        .fetch_all(
+            Query::new("SELECT customer_id, channel, status FROM consents WHERE customer_id = $1")
+                .bind(id),
+        )
+        .await?;
+    for r in &current {
+        if ConsentChannel::parse(&r.channel)
+            .map(|c| !consents.contains_key(&c))
+            .unwrap_or(true)
+        {
+            tx.execute(
+                Query::new("DELETE FROM consents WHERE customer_id = $1 AND channel = $2")
+                    .bind(id)
+                    .bind(&r.channel),
+            )
+            .await?;
+        }
+    }
+    for (ch, st) in consents {
+        let same = current
+            .iter()
+            .any(|r| r.channel == ch.code() && r.status == st.code());
+        if !same {
+            tx.execute(
+                Query::new(
+                    "INSERT INTO consents (customer_id, channel, status, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (customer_id, channel) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                )
+                .bind(id)
+                .bind(ch.code())
+                .bind(st.code())
+                .bind(now)
+                .bind(actor.user_id.as_ref()),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn field_args(f: &CustomerFields) -> Vec<Arg> {
+    let py = f.pinyin();
+    vec![
+        f.kind.code().into(),
+        f.name.as_str().into(),
+        py.full.into(),
+        py.initials.into(),
+        f.gender.map(|g| g.code()).into(),
+        f.title.clone().into(),
+        f.mobile.as_ref().map(|m| m.as_str()).into(),
+        f.mobile.as_ref().map(|m| m.last4()).into(),
+        f.email.clone().into(),
+        f.wechat.clone().into(),
+        f.company.clone().into(),
+        f.city.clone().into(),
+        f.address.clone().into(),
+        f.source.map(|s| s.code()).into(),
+        f.referred_by.as_ref().into(),
+        f.birthday.map(|d| d.format("%Y-%m-%d").to_string()).into(),
+        f.grade.map(|g| g.code()).into(),
+        f.notes.clone().into(),
+    ]
+}
+
+const FIELD_COLUMNS: &str = "kind, name, name_pinyin, name_initials, gender, title, mobile, mobile_last4, email, wechat, company, city, address, source, referred_by, birthday, grade, notes";
+
+/// Creates a customer. `by` is `None` for system imports (no owner unless
+/// the fields name one).
+pub async fn create(db: &Db, by: Option<&Principal>, w: CustomerWrite) -> Result<Customer> {
+    if let Some(p) = by {
+        if !p.role.can_write_customers() {
+            return Err(Error::Forbidden);
+        }
+    }
+    let actor = by
+        .map(Actor::from)
+        .unwrap_or_else(|| Actor::system("import"));
+    let mut tx = db.begin().await?;
+    let (custom, tag_names) = check_write(&mut tx, &w, None).await?;
+    let (owner, team) = resolve_owner(&mut tx, by, w.fields.owner_id.as_ref(), None).await?;
+    let id = CustomerId::new();
+    let now = Timestamp::now();
+    let mut q = Query::new(format!(
+        "INSERT INTO customers (id, {FIELD_COLUMNS}, owner_id, team_id, custom_fields, created_by, created_at, updated_at) VALUES "
+    ));
+    let mut args = vec![Arg::from(&id)];
+    args.extend(field_args(&w.fields));
+    args.extend([
+        owner.as_ref().into(),
+        team.as_ref().into(),
+        serde_json::to_string(&custom).unwrap().into(),
+        actor.user_id.as_ref().into(),
+        now.into(),
+        now.into(),
+    ]);
+    q.push_list(args);
+    tx.execute(q).await?;
+    write_relations(&mut tx, &actor, &id, &tag_names, &w.consents).await?;
+    let c = load_tx(&mut tx, &id).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        Entry {
+            action: "create",
+            entity: "customer",
+            entity_id: id.as_str(),
+            customer_id: Some(&id),
+            changes: audit::created(&c.snapshot()),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+/// Replaces a customer's record with `w` (within the principal's scope).
+pub async fn update(
+    db: &Db,
+    by: &Principal,
+    id: &CustomerId,
+    w: CustomerWrite,
+) -> Result<Customer> {
+    let mut tx = db.begin().await?;
+    let before = load_tx(&mut tx, id).await?;
+    if before.deleted_at.is_some() || !by.can_read(&before.placement()) {
+        return Err(Error::NotFound);
+    }
+    if !by.can_write(&before.placement()) {
+        return Err(Error::Forbidden);
+    }
+    let (custom, tag_names) = check_write(&mut tx, &w, Some(id)).await?;
+    let (owner, team) = resolve_owner(
+        &mut tx,
+        Some(by),
+        w.fields.owner_id.as_ref(),
+        before.fields.owner_id.as_ref(),
+    )
+    .await?;
+    let actor = Actor::from(by);
+    let sets: Vec<String> = FIELD_COLUMNS
+        .split(", ")
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", i + 2))
+        .collect();
+    let n = sets.len() + 1;
+    let mut q = Query::new(format!(
+        "UPDATE customers SET {}, owner_id = ${}, team_id = ${}, custom_fields = ${}, updated_at = ${} WHERE id = $1",
+        sets.join(", "),
+        n + 1,
+        n + 2,
+        n + 3,
+        n + 4
+    ));
+    q.args.push(Arg::from(id));
+    q.args.extend(field_args(&w.fields));
+    q.args.extend([
+        owner.as_ref().into(),
+        team.as_ref().into(),
+        serde_json::to_string(&custom).unwrap().into(),
+        Timestamp::now().into(),
+    ]);
+    tx.execute(q).await?;
+    write_relations(&mut tx, &actor, id, &tag_names, &w.consents).await?;
+    let after = load_tx(&mut tx, id).await?;
+    let changes = audit::diff(&before.snapshot(), &after.snapshot());
+    if !changes.is_empty() {
+        audit::record(
+            &mut tx,
+            &actor,
+            Entry {
+                action: "update",
+                entity: "customer",
+                entity_id: id.as_str(),
+                customer_id: Some(id),
+                changes,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Moves a customer to the recycle bin.
+pub async fn delete(db: &Db, by: &Principal, id: &CustomerId) -> Result<()> {
+    let c = get(db, by, id).await?;
+    if !by.can_delete(&c.placement()) {
+        return Err(Error::Forbidden);
+    }
+    let mut tx = db.begin().await?;
+    let now = Timestamp::now();
+    tx.execute(Query::new("UPDATE customers SET deleted_at = $2, deleted_by = $3 WHERE id = $1 AND deleted_at IS NULL").bind(id).bind(now).bind(&by.user_id))
+        .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from(by),
+        Entry {
+            action: "delete",
+            entity: "customer",
+            entity_id: id.as_str(),
+            customer_id: Some(id),
+            changes: vec![],
+        },
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// Takes a customer out of the recycle bin (admins).
+pub async fn restore(db: &Db, by: &Principal, id: &CustomerId) -> Result<Customer> {
+    if !by.role.is_admin() {
+        return Err(Error::Forbidden);
+    }
+    let mut tx = db.begin().await?;
+    let n = tx.execute(Query::new("UPDATE customers SET deleted_at = NULL, deleted_by = NULL WHERE id = $1 AND deleted_at IS NOT NULL").bind(id)).await?;
+    if n == 0 {
+        return Err(Error::NotFound);
+    }
+    audit::record(
+        &mut tx,
+        &Actor::from(by),
+        Entry {
+            action: "restore",
+            entity: "customer",
+            entity_id: id.as_str(),
+            customer_id: Some(id),
+            changes: vec![],
+        },
+    )
+    .await?;
+    let c = load_tx(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+/// Deletes for good what has been in the recycle bin longer than
+/// [`RECYCLE_DAYS`]. Their audit entries stay. Returns how many went.
+pub async fn purge_expired(db: &Db, now: Timestamp) -> Result<u64> {
+    let cutoff = now.minus_days(RECYCLE_DAYS);
+    let mut tx = db.begin().await?;
+    let ids: Vec<(String,)> = tx
+        .fetch_all(
+            Query::new("SELECT id FROM customers WHERE deleted_at IS NOT NULL AND deleted_at < $1")
+                .bind(cutoff),
+        )
+        .await?;
+    let actor = Actor::system("purge");
+    for (id,) in &ids {
+        tx.execute(
+            Query::new("UPDATE customers SET referred_by = NULL WHERE referred_by = $1").bind(id),
+        )
+        .await?;
+        tx.execute(Query::new("DELETE FROM customers WHERE id = $1").bind(id))
+            .await?;
+        let cid: Option<CustomerId> = id.parse().ok();
+        audit::record(
+            &mut tx,
+            &actor,
+            Entry {
+                action: "purge",
+                entity: "customer",
+                entity_id: id,
+                customer_id: cid.as_ref(),
+                changes: vec![],
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(ids.len() as u64)
+}
+
+/// Shows a customer's full mobile number to a principal whose role sees it
+/// masked, recording the reveal in the audit log.
+pub async fn reveal_mobile(db: &Db, by: &Principal, id: &CustomerId) -> Result<Option<String>> {
+    let c = get(db, by, id).await?;
+    if by.role.phone_access() == PhoneAccess::Masked {
+        return Err(Error::Forbidden);
+    }
+    let mut tx = db.begin().await?;
+    audit::record(
+        &mut tx,
+        &Actor::from(by),
+        Entry {
+            action: "reveal",
+            entity: "customer",
+            entity_id: id.as_str(),
+            customer_id: Some(id),
+            changes: vec![audit::Change {
+                field: "mobile".into(),
+                old: Value::Null,
+                new: Value::Null,
+            }],
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(c.fields.mobile.map(|m| m.as_str().to_string()))
+}
+
+/// Records that the customer was contacted now (an interaction).
+pub async fn touch_contact(tx: &mut Tx, id: &CustomerId, at: Timestamp) -> Result<()> {
+    tx.execute(Query::new("UPDATE customers SET last_contact_at = $2 WHERE id = $1 AND (last_contact_at IS NULL OR last_contact_at < $2)").bind(id).bind(at)).await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- listing
+
+/// Filters of the customer list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filter {
+    pub q: Option<String>,
+    pub owner_id: Option<UserId>,
+    pub team_id: Option<TeamId>,
+    /// A tag name.
+    pub tag: Option<String>,
+    pub source: Option<Source>,
+    pub grade: Option<Grade>,
+    pub kind: Option<CustomerKind>,
+    /// The recycle bin instead of live customers (admins only).
+    pub deleted: bool,
+}
+
+/// Sort orders of the customer list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum Sort {
+    #[default]
+    #[serde(rename = "-created_at")]
+    NewestFirst,
+    #[serde(rename = "created_at")]
+    OldestFirst,
+    #[serde(rename = "name")]
+    Name,
+    #[serde(rename = "-name")]
+    NameDesc,
+    #[serde(rename = "-updated_at")]
+    RecentlyUpdated,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 5] = [
+        Sort::NewestFirst,
+        Sort::OldestFirst,
+        Sort::Name,
+        Sort::NameDesc,
+        Sort::RecentlyUpdated,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Sort::NewestFirst => "-created_at",
+            Sort::OldestFirst => "created_at",
+            Sort::Name => "name",
+            Sort::NameDesc => "-name",
+            Sort::RecentlyUpdated => "-updated_at",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Sort> {
+        Sort::ALL.into_iter().find(|x| x.code() == s.trim())
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Sort::NewestFirst | Sort::OldestFirst => "c.created_at",
+            Sort::Name | Sort::NameDesc => "c.name",
+            Sort::RecentlyUpdated => "c.updated_at",
+        }
+    }
+
+    fn descending(self) -> bool {
+        matches!(
+            self,
+            Sort::NewestFirst | Sort::NameDesc | Sort::RecentlyUpdated
+        )
+    }
+}
+
+/// Where a page starts. Cursors are opaque to clients.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+enum Cursor {
+    /// After this sort value and id (keyset paging).
+    #[serde(rename = "k")]
+    Key(Value, String),
+    /// After this many rows (ranked search results).
+    #[serde(rename = "o")]
+    Offset(i64),
+}
+
+fn encode_cursor(c: &Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).unwrap())
+}
+
+fn decode_cursor(s: &str) -> Result<Cursor> {
+    URL_SAFE_NO_PAD
+        .decode(s.trim())
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            FieldErrors::single(
+                "cursor",
+                Problem::Invalid {
+                    zh: "分页游标无效".into(),
+                    en: "is not a valid cursor".into(),
+                },
+            )
+            .into()
+        })
+}
+
+/// A page of the list.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub items: Vec<Customer>,
+    pub next_cursor: Option<String>,
+}
+
+/// Escapes LIKE wildcards; patterns use `ESCAPE '\'`.
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Appends the scope and filter conditions (after a WHERE).
+fn push_conditions(q: &mut Query, by: &Principal, f: &Filter) {
+    q.push(if f.deleted {
+        " c.deleted_at IS NOT NULL"
+    } else {
+        " c.deleted_at IS NULL"
+    });
+    match by.scope() {
+        Scope::All => {}
+        Scope::Team => {
+            q.push(" AND (c.owner_id = ")
+                .push_arg(&by.user_id)
+                .push(" OR c.team_id = ")
+                .push_arg(by.team_id.as_ref())
+                .push(")");
+        }
+        Scope::Own => {
+            q.push(" AND c.owner_id = ").push_arg(&by.user_id);
+        }
+    }
+    if let Some(o) = &f.owner_id {
+        q.push(" AND c.owner_id = ").push_arg(o);
+    }
+    if let Some(t) = &f.team_id {
+        q.push(" AND c.team_id = ").push_arg(t);
+    }
+    if let Some(s) = f.source {
+        q.push(" AND c.source = ").push_arg(s.code());
+    }
+    if let Some(g) = f.grade {
+        q.push(" AND c.grade = ").push_arg(g.code());
+    }
+    if let Some(k) = f.kind {
+        q.push(" AND c.kind = ").push_arg(k.code());
+    }
+    if let Some(t) = f.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        q.push(" AND EXISTS (SELECT 1 FROM customer_tags ct JOIN tags tg ON tg.id = ct.tag_id WHERE ct.customer_id = c.id AND tg.name = ").push_arg(t).push(")");
+    }
+    if let Some(text) = search_text(f) {
+        push_search(q, &text);
+    }
+}
+
+fn search_text(f: &Filter) -> Option<String> {
+    f.q.as_deref()
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(100).collect())
+}
+
+/// Digits of a phone-like query ("138 1234", "138-1234"), if it is one.
+fn phone_digits(q: &str) -> Option<String> {
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    let phone_like = q.chars().all(|c| c.is_ascii_digit() || " -+".contains(c));
+    (phone_like && digits.len() >= 3).then_some(digits)
+}
+
+fn push_search(q: &mut Query, text: &str) {
+    let contains = format!("%{}%", like_escape(text));
+    q.push(" AND (lower(c.name) LIKE ")
+        .push_arg(&contains)
+        .push(" ESCAPE '\\'");
+    q.push(" OR lower(c.company) LIKE ")
+        .push_arg(&contains)
+        .push(" ESCAPE '\\'");
+    q.push(" OR c.email LIKE ")
+        .push_arg(&contains)
+        .push(" ESCAPE '\\'");
+    if text.chars().all(|c| c.is_ascii_alphanumeric()) {
+        q.push(" OR c.name_pinyin LIKE ")
+            .push_arg(format!("{}%", like_escape(text)))
+            .push(" ESCAPE '\\'");
+        q.push(" OR c.name_initials LIKE ")
+            .push_arg(format!("{}%", like_escape(text)))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(d) = phone_digits(text) {
+        if d.len() == 4 {
+            q.push(" OR c.mobile_last4 = ").push_arg(d.clone());
+        }
+        q.push(" OR c.mobile LIKE ").push_arg(format!("%{d}%"));
+    }
+    q.push(" OR EXISTS (SELECT 1 FROM customer_tags ct JOIN tags tg ON tg.id = ct.tag_id WHERE ct.customer_id = c.id AND lower(tg.name) = ").push_arg(text).push(")");
+    q.push(" OR EXISTS (SELECT 1 FROM contacts ct WHERE ct.customer_id = c.id AND (lower(ct.name) LIKE ").push_arg(&contains).push(" ESCAPE '\\'");
+    if let Some(d) = phone_digits(text) {
+        q.push(" OR ct.mobile LIKE ").push_arg(format!("%{d}%"));
+    }
+    q.push(")))");
+}
+
+/// How well a row matches the search, best first.
+fn push_rank(q: &mut Query, text: &str) {
+    let prefix = format!("{}%", like_escape(text));
+    q.push("CASE WHEN lower(c.name) = ").push_arg(text);
+    q.push(" OR c.mobile = ").push_arg(text);
+    q.push(" OR c.mobile_last4 = ").push_arg(text);
+    q.push(" OR c.email = ").push_arg(text);
+    q.push(" THEN 0 WHEN lower(c.name) LIKE ")
+        .push_arg(&prefix)
+        .push(" ESCAPE '\\'");
+    q.push(" OR c.name_initials = ").push_arg(text);
+    q.push(" OR c.name_pinyin = ").push_arg(text);
+    q.push(" THEN 1 ELSE 2 END");
+}
+
+/// Lists customers in the principal's scope. Pass `offset` for numbered
+/// pages (UI) or `cursor` for continuing from an earlier page (API).
+pub async fn list(
+    db: &Db,
+    by: &Principal,
+    f: &Filter,
+    sort: Sort,
+    limit: i64,
+    cursor: Option<&str>,
+    offset: Option<i64>,
+) -> Result<Page> {
+    if f.deleted && !by.role.is_admin() {
+        return Err(Error::Forbidden);
+    }
+    let limit = limit.clamp(1, 200);
+    let cursor = cursor
+        .filter(|c| !c.trim().is_empty())
+        .map(decode_cursor)
+        .transpose()?;
+    let search = search_text(f);
+    let mut q = Query::new(format!("{SELECT} WHERE"));
+    push_conditions(&mut q, by, f);
+    let col = sort.column();
+    let (cmp, dir) = if sort.descending() {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    let mut skip = offset.unwrap_or(0).max(0);
+    match &cursor {
+        Some(Cursor::Key(v, id)) if search.is_none() => {
+            let v: Arg = match v {
+                Value::Number(n) => n.as_i64().into(),
+                Value::String(s) => s.as_str().into(),
+                _ => return Err(decode_cursor("!").unwrap_err()),
+            };
+            q.push(&format!(" AND ({col} {cmp} "))
+                .push_arg(v.clone())
+                .push(&format!(" OR ({col} = "))
+                .push_arg(v)
+                .push(&format!(" AND c.id {cmp} "))
+                .push_arg(id.as_str())
+                .push("))");
+        }
+        Some(Cursor::Offset(n)) => skip = *n,
+        Some(_) => return Err(decode_cursor("!").unwrap_err()),
+        None => {}
+    }
+    q.push(" ORDER BY ");
+    if let Some(t) = &search {
+        push_rank(&mut q, t);
+        q.push(", ");
+    }
+    q.push(&format!("{col} {dir}, c.id {dir} LIMIT "))
+        .push_arg(limit + 1);
+    if skip > 0 {
+        q.push(" OFFSET ").push_arg(skip);
+    }
+    let rows: Vec<Row> = db.conn().fetch_all(q).await?;
+    let more = rows.len() as i64 > limit;
+    let mut items = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(Row::into_customer)
+        .collect::<Result<Vec<_>>>()?;
+    attach(db, &mut items).await?;
+    let next_cursor = match (more, items.last()) {
+        (true, Some(last)) => Some(encode_cursor(&if search.is_some() || offset.is_some() {
+            Cursor::Offset(skip + limit)
+        } else {
+            let v = match sort {
+                Sort::NewestFirst | Sort::OldestFirst => json!(last.created_at.millis()),
+                Sort::Name | Sort::NameDesc => json!(last.fields.name),
+                Sort::RecentlyUpdated => json!(last.updated_at.millis()),
+            };
+            Cursor::Key(v, last.id.to_string())
+        })),
+        _ => None,
+    };
+    Ok(Page { items, next_cursor })
+}
+
+/// How many customers match (for page numbers).
+pub async fn count(db: &Db, by: &Principal, f: &Filter) -> Result<i64> {
+    let mut q = Query::new("SELECT COUNT(*) FROM customers c WHERE");
+    push_conditions(&mut q, by, f);
+    db.conn().scalar(q).await
+}
+
+/// Customers referred by this one (the referral chain, one level down).
+pub async fn referrals(
+    db: &Db,
+    by: &Principal,
+    id: &CustomerId,
+) -> Result<Vec<(CustomerId, String)>> {
+    let mut q = Query::new("SELECT c.id, c.name FROM customers c WHERE");
+    push_conditions(&mut q, by, &Filter::default());
+    q.push(" AND c.referred_by = ")
+        .push_arg(id)
+        .push(" ORDER BY c.created_at");
+    let rows: Vec<(String, String)> = db.conn().fetch_all(q).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(i, n)| i.parse().ok().map(|i| (i, n)))
+        .collect())
+}

@@ -1,0 +1,401 @@
+//! The database handle: SQLite or PostgreSQL behind one interface.
+//!
+//! Queries are plain SQL with `$1..$n` placeholders (both drivers accept
+//! them) and arguments from the small [`Arg`] set (integers, text, booleans),
+//! so every query is written once. SQLite gets a separate one-connection
+//! writer pool: writes are serialised in-process instead of failing with
+//! SQLITE_BUSY, while reads run in parallel under WAL.
+
+use crate::Result;
+use kehu_domain::time::Timestamp;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A bound argument.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(Some(v))
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(Some(v.to_string()))
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(Some(v.clone()))
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        Arg::Text(v.map(str::to_string))
+    }
+}
+impl From<Timestamp> for Arg {
+    fn from(v: Timestamp) -> Self {
+        Arg::Int(Some(v.millis()))
+    }
+}
+impl From<Option<Timestamp>> for Arg {
+    fn from(v: Option<Timestamp>) -> Self {
+        Arg::Int(v.map(Timestamp::millis))
+    }
+}
+
+macro_rules! id_args {
+    ($($t:ty),*) => {$(
+        impl From<&$t> for Arg {
+            fn from(v: &$t) -> Self { Arg::Text(Some(v.as_str().to_string())) }
+        }
+        impl From<Option<&$t>> for Arg {
+            fn from(v: Option<&$t>) -> Self { Arg::Text(v.map(|x| x.as_str().to_string())) }
+        }
+    )*};
+}
+id_args!(
+    kehu_domain::ids::CustomerId,
+    kehu_domain::ids::ContactId,
+    kehu_domain::ids::InteractionId,
+    kehu_domain::ids::UserId,
+    kehu_domain::ids::TeamId,
+    kehu_domain::ids::TagId,
+    kehu_domain::ids::FieldId,
+    kehu_domain::ids::TokenId
+);
+
+/// SQL text with its arguments. Static SQL names `$1..$n` itself and adds
+/// arguments with [`Query::bind`]; dynamic SQL appends with [`Query::push`]
+/// and [`Query::push_arg`], which writes the next placeholder.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub sql: String,
+    pub args: Vec<Arg>,
+}
+
+impl Query {
+    pub fn new(sql: impl Into<String>) -> Self {
+        Query {
+            sql: sql.into(),
+            args: Vec::new(),
+        }
+    }
+
+    pub fn bind(mut self, a: impl Into<Arg>) -> Self {
+        self.args.push(a.into());
+        self
+    }
+
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    pub fn push_arg(&mut self, a: impl Into<Arg>) -> &mut Self {
+        self.args.push(a.into());
+        self.sql.push_str(&format!("${}", self.args.len()));
+        self
+    }
+
+    /// Appends `(ph1, ph2, ...)` for a list of arguments, for `IN` lists.
+    pub fn push_list<A: Into<Arg>>(&mut self, items: impl IntoIterator<Item = A>) -> &mut Self {
+        self.sql.push('(');
+        for (i, a) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.push_arg(a);
+        }
+        self.sql.push(')');
+        self
+    }
+}
+
+/// A row type both drivers can decode.
+pub trait AnyRow:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> AnyRow for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+macro_rules! bind_args {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::Int(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+                Arg::Bool(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+/// Generates the query methods for a type whose variants each hold an
+/// executor expression for one backend.
+macro_rules! query_methods {
+    ($self:ident, $sqlite:expr, $pg:expr) => {
+        pub async fn fetch_all<T: AnyRow>(&mut $self, q: Query) -> Result<Vec<T>> {
+            let Query { sql, args } = q;
+            Ok(match $self.backend() {
+                Backend::Sqlite => bind_args!(sqlx::query_as::<Sqlite, T>(&sql), args).fetch_all($sqlite).await?,
+                Backend::Postgres => bind_args!(sqlx::query_as::<Postgres, T>(&sql), args).fetch_all($pg).await?,
+            })
+        }
+
+        pub async fn fetch_optional<T: AnyRow>(&mut $self, q: Query) -> Result<Option<T>> {
+            let Query { sql, args } = q;
+            Ok(match $self.backend() {
+                Backend::Sqlite => bind_args!(sqlx::query_as::<Sqlite, T>(&sql), args).fetch_optional($sqlite).await?,
+                Backend::Postgres => bind_args!(sqlx::query_as::<Postgres, T>(&sql), args).fetch_optional($pg).await?,
+            })
+        }
+
+        pub async fn fetch_one<T: AnyRow>(&mut $self, q: Query) -> Result<T> {
+            $self.fetch_optional(q).await?.ok_or(crate::Error::NotFound)
+        }
+
+        /// Runs a query whose single column is an integer (a count, say).
+        pub async fn scalar(&mut $self, q: Query) -> Result<i64> {
+            let Query { sql, args } = q;
+            Ok(match $self.backend() {
+                Backend::Sqlite => bind_args!(sqlx::query_scalar::<Sqlite, i64>(&sql), args).fetch_one($sqlite).await?,
+                Backend::Postgres => bind_args!(sqlx::query_scalar::<Postgres, i64>(&sql), args).fetch_one($pg).await?,
+            })
+        }
+
+        /// Runs a statement; returns the number of rows it touched.
+        pub async fn execute(&mut $self, q: Query) -> Result<u64> {
+            let Query { sql, args } = q;
+            Ok(match $self.backend() {
+                Backend::Sqlite => bind_args!(sqlx::query::<Sqlite>(&sql), args).execute($sqlite).await?.rows_affected(),
+                Backend::Postgres => bind_args!(sqlx::query::<Postgres>(&sql), args).execute($pg).await?.rows_affected(),
+            })
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool to either database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// The SQLite database a fresh install uses.
+pub const DEFAULT_URL: &str = "sqlite://data/kehu.db";
+
+impl Db {
+    /// Connects to `sqlite://PATH` (created with its directory when missing)
+    /// or `postgres://...`.
+    pub async fn connect(url: &str) -> Result<Db> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)?;
+            Self::connect_pg(opts).await
+        } else if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?;
+            Self::connect_sqlite(opts).await
+        } else {
+            Err(crate::Error::Other(format!(
+                "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
+            )))
+        }
+    }
+
+    pub async fn connect_pg(opts: PgConnectOptions) -> Result<Db> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await?;
+        Ok(Db::Postgres(pool))
+    }
+
+    pub async fn connect_sqlite(opts: SqliteConnectOptions) -> Result<Db> {
+        let path = opts.get_filename().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                crate::Error::Other(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let opts = opts
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-32000")
+            .pragma("temp_store", "memory");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts.read_only(false))
+            .await?;
+        Ok(Db::Sqlite { read, write })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Brings the schema up to date; safe to run from several servers at
+    /// once (PostgreSQL migrations take an advisory lock).
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Db::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await?,
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Starts a transaction (on SQLite, on the writer connection).
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// A handle for single statements outside a transaction.
+    pub fn conn(&self) -> Conn<'_> {
+        Conn(self)
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        self.conn().scalar(Query::new("SELECT 1")).await.map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Writes a consistent copy of a live SQLite database to `path`.
+    pub async fn backup_sqlite(&self, path: &str) -> Result<()> {
+        match self {
+            Db::Sqlite { write, .. } => {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(path)
+                    .execute(write)
+                    .await?;
+                Ok(())
+            }
+            Db::Postgres(_) => Err(crate::Error::Other(
+                "backup of PostgreSQL is done with pg_dump".into(),
+            )),
+        }
+    }
+}
+
+/// Single statements outside a transaction, on the (reader) pool. Under WAL a
+/// single-statement write there waits for the writer through the busy
+/// timeout; anything that reads and then writes belongs in a [`Tx`].
+pub struct Conn<'a>(&'a Db);
+
+impl Conn<'_> {
+    fn backend(&self) -> Backend {
+        self.0.backend()
+    }
+}
+
+impl Conn<'_> {
+    query_methods!(
+        self,
+        match self.0 {
+            Db::Sqlite { read, .. } => read,
+            _ => unreachable!(),
+        },
+        match self.0 {
+            Db::Postgres(p) => p,
+            _ => unreachable!(),
+        }
+    );
+}
+
+/// A transaction on either database; dropped without commit, it rolls back.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    query_methods!(
+        self,
+        match self {
+            Tx::Sqlite(t) => &mut **t,
+            _ => unreachable!(),
+        },
+        match self {
+            Tx::Postgres(t) => &mut **t,
+            _ => unreachable!(),
+        }
+    );
+}

@@ -1,0 +1,61 @@
+//! A customer's timeline: interactions and every recorded change, newest
+//! first. Later sources (orders, tickets, payments, surveys) add their own
+//! variant to [`Item`].
+
+use crate::audit::{self, AuditEntry};
+use crate::interactions::{self, Interaction};
+use crate::{customers, Db, Result};
+use kehu_domain::ids::CustomerId;
+use kehu_domain::role::Principal;
+use kehu_domain::time::Timestamp;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Item {
+    Interaction(Interaction),
+    Change(AuditEntry),
+}
+
+impl Item {
+    pub fn at(&self) -> Timestamp {
+        match self {
+            Item::Interaction(i) => i.occurred_at,
+            Item::Change(a) => a.at,
+        }
+    }
+}
+
+/// The newest `limit` items of a customer's timeline.
+pub async fn for_customer(
+    db: &Db,
+    by: &Principal,
+    id: &CustomerId,
+    limit: i64,
+) -> Result<Vec<Item>> {
+    customers::get(db, by, id).await?;
+    let mut items: Vec<Item> = interactions::list(db, by, id, limit)
+        .await?
+        .into_iter()
+        .map(Item::Interaction)
+        .collect();
+    let changes = audit::list(
+        db,
+        &audit::Filter {
+            customer_id: Some(id.clone()),
+            ..Default::default()
+        },
+        limit,
+    )
+    .await?;
+    // An interaction's own audit entry would say the same thing twice.
+    items.extend(
+        changes
+            .into_iter()
+            .filter(|a| a.entity != "interaction")
+            .map(Item::Change),
+    );
+    items.sort_by_key(|i| std::cmp::Reverse(i.at()));
+    items.truncate(limit as usize);
+    Ok(items)
+}

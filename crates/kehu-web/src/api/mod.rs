@@ -1,0 +1,99 @@
+//! The REST API under `/api/v1/`. JSON in and out, errors as RFC 9457
+//! problem documents, cursor pagination on lists. Each handler is described
+//! for the OpenAPI document with `#[utoipa::path]`.
+
+pub mod admin;
+pub mod customers;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use serde::de::DeserializeOwned;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers", get(customers::list).post(customers::create))
+        .route(
+            "/customers/{id}",
+            get(customers::get)
+                .patch(customers::update)
+                .delete(customers::delete),
+        )
+        .route("/customers/{id}/restore", post(customers::restore))
+        .route(
+            "/customers/{id}/reveal-phone",
+            post(customers::reveal_phone),
+        )
+        .route("/customers/{id}/timeline", get(customers::timeline))
+        .route(
+            "/customers/{id}/contacts",
+            get(customers::list_contacts).post(customers::create_contact),
+        )
+        .route(
+            "/contacts/{id}",
+            get(customers::get_contact)
+                .patch(customers::update_contact)
+                .delete(customers::delete_contact),
+        )
+        .route(
+            "/customers/{id}/interactions",
+            get(customers::list_interactions).post(customers::create_interaction),
+        )
+        .route("/interactions/{id}", get(customers::get_interaction))
+        .route("/me", get(admin::me))
+        .route("/users", get(admin::list_users).post(admin::create_user))
+        .route(
+            "/users/{id}",
+            get(admin::get_user).patch(admin::update_user),
+        )
+        .route("/teams", get(admin::list_teams))
+        .route("/tags", get(admin::list_tags).post(admin::create_tag))
+        .route("/tags/{id}", delete(admin::delete_tag))
+        .route(
+            "/custom-fields",
+            get(admin::list_fields).post(admin::create_field),
+        )
+        .route(
+            "/custom-fields/{id}",
+            axum::routing::patch(admin::update_field),
+        )
+        .route("/tokens", get(admin::list_tokens).post(admin::create_token))
+        .route("/tokens/{id}", delete(admin::revoke_token))
+        .route("/audit", get(admin::audit))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such API route") })
+}
+
+/// A JSON body whose rejections are problem documents.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the body as JSON with Content-Type: application/json",
+            )),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.body_text(),
+            )),
+            Err(e) => Err(ApiError::bad_request(e.body_text())),
+        }
+    }
+}
+
+/// Parses a path id, answering 404 for anything that is not one.
+pub fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no such record, or not in your scope",
+        )
+    })
+}

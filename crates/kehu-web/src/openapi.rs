@@ -1,0 +1,41 @@
+//! The OpenAPI 3 document of the REST API, generated from the handlers'
+//! annotations so that it cannot drift from what the server does.
+
+use axum::Json;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api::{admin, customers};
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "kehu REST API", description = "Customer archive of kehu (客户). Authenticate with `Authorization: Bearer <token>` (create one with `kehu token create LOGIN`). Errors are RFC 9457 problem documents; lists page with `cursor`/`next_cursor`."),
+    paths(
+        customers::list, customers::create, customers::get, customers::update, customers::delete,
+        customers::restore, customers::reveal_phone, customers::timeline,
+        customers::list_contacts, customers::create_contact, customers::get_contact, customers::update_contact, customers::delete_contact,
+        customers::list_interactions, customers::create_interaction, customers::get_interaction,
+        admin::me, admin::list_users, admin::get_user, admin::create_user, admin::update_user, admin::list_teams,
+        admin::list_tags, admin::create_tag, admin::delete_tag,
+        admin::list_fields, admin::create_field, admin::update_field,
+        admin::list_tokens, admin::create_token, admin::revoke_token, admin::audit,
+    ),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

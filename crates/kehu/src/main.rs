@@ -1,1 +1,328 @@
-fn main() {}
+//! The `kehu` command: serve the web UI and API, migrate, manage users and
+//! tokens, load demo data, back up. Every subcommand reads the database
+//! from `--database-url` / `KEHU_DATABASE_URL` (default: SQLite in ./data).
+
+mod demo;
+mod jobs;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use kehu_store::{auth, Db};
+use std::io::Read;
+
+#[derive(Parser)]
+#[command(
+    name = "kehu",
+    version,
+    about = "kehu (客户): customer relationship and service management"
+)]
+struct Cli {
+    /// sqlite://PATH or postgres://USER@HOST/DB
+    #[arg(long, env = "KEHU_DATABASE_URL", default_value = kehu_store::db::DEFAULT_URL, global = true)]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web UI and REST API (migrates the database first).
+    Serve {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, env = "KEHU_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Business time zone for showing times.
+        #[arg(long, env = "KEHU_TIMEZONE", default_value = "Asia/Shanghai")]
+        timezone: String,
+        /// Mark cookies Secure (when served over HTTPS behind a proxy).
+        #[arg(long, env = "KEHU_SECURE_COOKIES")]
+        secure_cookies: bool,
+        /// Load this many demo customers first if the database has no users.
+        #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000")]
+        demo: Option<usize>,
+    },
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Load realistic Chinese demo data (users, teams, customers, contacts, interactions).
+    Demo {
+        #[arg(long, default_value_t = 1000)]
+        customers: usize,
+        /// Seed for reproducible data.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+    /// Write a consistent copy of a live SQLite database to PATH.
+    Backup { path: std::path::PathBuf },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Add {
+        login: String,
+        /// owner, admin, manager, agent, finance, read_only
+        #[arg(long)]
+        role: String,
+        /// Team name; created when new.
+        #[arg(long)]
+        team: Option<String>,
+        /// Display name (default: the login).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Set a user's password (read from standard input); their sessions end.
+    Passwd {
+        login: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for LOGIN; the token is the last line printed.
+    Create {
+        login: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn read_password() -> Result<String> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .context("reading the password from standard input")?;
+    let p = s.lines().next().unwrap_or("").to_string();
+    if p.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(p)
+}
+
+async fn open(url: &str) -> Result<Db> {
+    let db = Db::connect(url)
+        .await
+        .with_context(|| format!("cannot open database {}", redact(url)))?;
+    db.migrate().await.context("migrating the database")?;
+    Ok(db)
+}
+
+/// Hides a password in a database URL for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn show_errors(e: kehu_store::Error) -> anyhow::Error {
+    match e {
+        kehu_store::Error::Invalid(fe) => anyhow::anyhow!("invalid: {fe}"),
+        other => anyhow::anyhow!(other),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KEHU_LOG")
+                .unwrap_or_else(|_| "kehu=info,tower_http=warn,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            bind,
+            timezone,
+            secure_cookies,
+            demo,
+        } => {
+            let tz: chrono_tz::Tz = timezone.parse().map_err(|_| {
+                anyhow::anyhow!("unknown time zone {timezone:?} (e.g. Asia/Shanghai)")
+            })?;
+            let started = std::time::Instant::now();
+            let db = open(&cli.database_url).await?;
+            if let Some(n) = demo {
+                if auth::users(&db).await?.is_empty() {
+                    demo::load(&db, n, 2026).await?;
+                    demo::print_logins();
+                }
+            }
+            let listener = tokio::net::TcpListener::bind(&bind)
+                .await
+                .with_context(|| format!("cannot listen on {bind}"))?;
+            let addr = listener.local_addr()?;
+            jobs::spawn(db.clone());
+            let state = kehu_web::AppState::new(
+                db.clone(),
+                kehu_web::Config {
+                    secure_cookies,
+                    timezone: tz,
+                },
+            );
+            println!(
+                "kehu listening on http://{addr} (ready in {} ms)",
+                started.elapsed().as_millis()
+            );
+            use std::io::Write;
+            std::io::stdout().flush().ok();
+            kehu_web::serve(listener, state, shutdown_signal()).await?;
+            db.close().await;
+        }
+        Command::Migrate => {
+            open(&cli.database_url).await?;
+            println!("database {} is up to date", redact(&cli.database_url));
+        }
+        Command::User { command } => {
+            let db = open(&cli.database_url).await?;
+            match command {
+                UserCommand::Add {
+                    login,
+                    role,
+                    team,
+                    name,
+                    password_stdin: _,
+                } => {
+                    let password = read_password()?;
+                    let u = auth::create_user(
+                        &db,
+                        None,
+                        &auth::NewUser {
+                            login,
+                            name: name.unwrap_or_default(),
+                            role,
+                            team: team.unwrap_or_default(),
+                            password,
+                        },
+                    )
+                    .await
+                    .map_err(show_errors)?;
+                    println!(
+                        "created user {} ({}{})",
+                        u.login,
+                        u.role.code(),
+                        u.team_name
+                            .map(|t| format!(", team {t}"))
+                            .unwrap_or_default()
+                    );
+                }
+                UserCommand::Passwd {
+                    login,
+                    password_stdin: _,
+                } => {
+                    let password = read_password()?;
+                    auth::set_password(&db, &login, &password)
+                        .await
+                        .map_err(show_errors)?;
+                    println!("password of {login} changed; their sessions have ended");
+                }
+                UserCommand::List => {
+                    for u in auth::users(&db).await? {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            u.login,
+                            u.role.code(),
+                            u.team_name.unwrap_or_default(),
+                            if u.active { "active" } else { "inactive" },
+                            u.name
+                        );
+                    }
+                }
+            }
+        }
+        Command::Token {
+            command: TokenCommand::Create { login, name },
+        } => {
+            let db = open(&cli.database_url).await?;
+            let u = auth::user_by_login(&db, &login)
+                .await
+                .map_err(|_| anyhow::anyhow!("no user {login:?}"))?;
+            if !u.active {
+                bail!("user {login:?} is deactivated");
+            }
+            let (t, secret) =
+                auth::create_token(&db, &kehu_store::audit::Actor::system("cli"), &u.id, &name)
+                    .await
+                    .map_err(show_errors)?;
+            println!(
+                "token {} for {} (send as Authorization: Bearer ...):",
+                t.id, u.login
+            );
+            println!("{secret}");
+        }
+        Command::Demo { customers, seed } => {
+            let db = open(&cli.database_url).await?;
+            let started = std::time::Instant::now();
+            demo::load(&db, customers, seed).await?;
+            println!(
+                "loaded {customers} demo customers in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            demo::print_logins();
+        }
+        Command::Backup { path } => {
+            if path.exists() {
+                bail!("{} exists already; choose a new file", path.display());
+            }
+            let db = Db::connect(&cli.database_url)
+                .await
+                .context("opening the database")?;
+            let target = path.to_str().context("backup path must be valid UTF-8")?;
+            db.backup_sqlite(target).await.map_err(show_errors)?;
+            println!("backup written to {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://data/kehu.db"), "sqlite://data/kehu.db");
+    }
+}

@@ -1,0 +1,157 @@
+//! Writing many customers at once (demo data, and later imports): one
+//! transaction per batch, prepared statements reused, tags resolved once.
+//! Records are parsed before they reach here; owners are given explicitly.
+
+use crate::audit::{self, Actor, Entry};
+use crate::db::{Arg, Query};
+use crate::{tags, Db, Result};
+use kehu_domain::customer::{ContactFields, CustomerFields, InteractionKind};
+use kehu_domain::ids::{ContactId, CustomerId, InteractionId, TeamId, UserId};
+use kehu_domain::time::Timestamp;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// An interaction to write with its customer.
+#[derive(Debug, Clone)]
+pub struct NewInteraction {
+    pub kind: InteractionKind,
+    pub body: String,
+    pub at: Timestamp,
+    pub user: Option<UserId>,
+    /// Index into the customer's `contacts`.
+    pub contact: Option<usize>,
+}
+
+/// A customer with everything that hangs off it.
+#[derive(Debug, Clone)]
+pub struct NewCustomer {
+    pub fields: CustomerFields,
+    pub owner: Option<UserId>,
+    pub team: Option<TeamId>,
+    pub tags: Vec<String>,
+    pub created_at: Timestamp,
+    pub contacts: Vec<ContactFields>,
+    pub interactions: Vec<NewInteraction>,
+}
+
+/// Inserts the customers in one transaction and records one audit entry
+/// for the batch. Returns their ids in order.
+pub async fn insert(
+    db: &Db,
+    actor: &Actor,
+    what: &str,
+    batch: &[NewCustomer],
+) -> Result<Vec<CustomerId>> {
+    let mut tx = db.begin().await?;
+    let mut tag_ids: HashMap<String, String> = HashMap::new();
+    let mut ids = Vec::with_capacity(batch.len());
+    for c in batch {
+        let id = CustomerId::new();
+        let f = &c.fields;
+        let py = f.pinyin();
+        let last_contact = c.interactions.iter().map(|i| i.at).max();
+        let args: Vec<Arg> = vec![
+            (&id).into(),
+            f.kind.code().into(),
+            f.name.as_str().into(),
+            py.full.into(),
+            py.initials.into(),
+            f.gender.map(|g| g.code()).into(),
+            f.title.clone().into(),
+            f.mobile.as_ref().map(|m| m.as_str()).into(),
+            f.mobile.as_ref().map(|m| m.last4()).into(),
+            f.email.clone().into(),
+            f.wechat.clone().into(),
+            f.company.clone().into(),
+            f.city.clone().into(),
+            f.address.clone().into(),
+            f.source.map(|s| s.code()).into(),
+            f.referred_by.as_ref().into(),
+            f.birthday.map(|d| d.format("%Y-%m-%d").to_string()).into(),
+            f.grade.map(|g| g.code()).into(),
+            f.notes.clone().into(),
+            c.owner.as_ref().into(),
+            c.team.as_ref().into(),
+            last_contact.into(),
+            c.created_at.into(),
+            c.created_at.into(),
+        ];
+        let mut q = Query::new(
+            "INSERT INTO customers (id, kind, name, name_pinyin, name_initials, gender, title, mobile, mobile_last4, email, wechat, \
+             company, city, address, source, referred_by, birthday, grade, notes, owner_id, team_id, last_contact_at, created_at, updated_at) VALUES ",
+        );
+        q.push_list(args);
+        tx.execute(q).await?;
+        for name in &c.tags {
+            let tag_id = match tag_ids.get(name) {
+                Some(t) => t.clone(),
+                None => {
+                    let t = tags::ensure(&mut tx, actor, std::slice::from_ref(name))
+                        .await?
+                        .remove(0)
+                        .id;
+                    tag_ids.insert(name.clone(), t.clone());
+                    t
+                }
+            };
+            tx.execute(
+                Query::new("INSERT INTO customer_tags (customer_id, tag_id) VALUES ($1, $2)")
+                    .bind(&id)
+                    .bind(tag_id),
+            )
+            .await?;
+        }
+        let mut contact_ids = Vec::with_capacity(c.contacts.len());
+        for ct in &c.contacts {
+            let cid = ContactId::new();
+            tx.execute(
+                Query::new(
+                    "INSERT INTO contacts (id, customer_id, name, position, role, mobile, email, wechat, birthday, preferences, notes, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+                )
+                .bind(&cid)
+                .bind(&id)
+                .bind(ct.name.as_str())
+                .bind(ct.position.clone())
+                .bind(ct.role.code())
+                .bind(ct.mobile.as_ref().map(|m| m.as_str()))
+                .bind(ct.email.clone())
+                .bind(ct.wechat.clone())
+                .bind(ct.birthday.map(|d| d.format("%Y-%m-%d").to_string()))
+                .bind(ct.preferences.clone())
+                .bind(ct.notes.clone())
+                .bind(c.created_at),
+            )
+            .await?;
+            contact_ids.push(cid);
+        }
+        for i in &c.interactions {
+            tx.execute(
+                Query::new("INSERT INTO interactions (id, customer_id, contact_id, kind, body, occurred_at, user_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $6)")
+                    .bind(&InteractionId::new())
+                    .bind(&id)
+                    .bind(i.contact.and_then(|n| contact_ids.get(n)))
+                    .bind(i.kind.code())
+                    .bind(i.body.as_str())
+                    .bind(i.at)
+                    .bind(i.user.as_ref()),
+            )
+            .await?;
+        }
+        ids.push(id);
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        Entry {
+            action: "bulk_create",
+            entity: "customer",
+            entity_id: what,
+            customer_id: None,
+            changes: audit::created(json!({"customers": batch.len()}).as_object().unwrap()),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ids)
+}

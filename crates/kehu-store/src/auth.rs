@@ -113,7 +113,7 @@ pub async fn team_by_name_or_create(tx: &mut Tx, actor: &Actor, raw: &str) -> Re
         )
         .await?
     {
-        return Ok(t.id.parse().map_err(Error::Other)?);
+        return t.id.parse().map_err(Error::Other);
     }
     let id = TeamId::new();
     tx.execute(
@@ -355,13 +355,11 @@ pub async fn update_user(db: &Db, by: &Principal, id: &UserId, p: &UserPatch) ->
     let name = p
         .name
         .as_deref()
-        .map(|n| e.take("name", text::required(n, 50)))
-        .flatten();
+        .and_then(|n| e.take("name", text::required(n, 50)));
     let role = p
         .role
         .as_deref()
-        .map(|r| e.take("role", Role::parse(r)))
-        .flatten();
+        .and_then(|r| e.take("role", Role::parse(r)));
     if let Some(r) = role {
         if !by.role.can_grant(r) {
             e.add("role", Problem::NotAllowed);

@@ -310,7 +310,10 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<()> {
-        self.conn().scalar(Query::new("SELECT CAST(1 AS BIGINT)")).await.map(|_| ())
+        self.conn()
+            .scalar(Query::new("SELECT CAST(1 AS BIGINT)"))
+            .await
+            .map(|_| ())
     }
 
     pub async fn close(&self) {

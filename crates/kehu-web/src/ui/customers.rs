@@ -1,0 +1,1002 @@
+//! Customer pages: the list with filters and search, the customer page
+//! with contacts, interactions and timeline, and the create/edit forms.
+
+use crate::auth::{CsrfForm, WebUser};
+use crate::state::AppState;
+use crate::ui::form::{Errors, Posted};
+use crate::ui::page::{render, Chrome, PageError, PageResult};
+use crate::views::phone_for;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use kehu_domain::customer::{
+    ConsentChannel, ConsentStatus, ContactInput, ContactRole, CustomerKind, GenderCode, Grade,
+    InteractionKind, Source,
+};
+use kehu_domain::ids::{ContactId, CustomerId};
+use kehu_domain::role::PhoneAccess;
+use kehu_domain::{FieldErrors, Lang};
+use kehu_store::contacts::{self, Contact};
+use kehu_store::customers::{self, Customer, CustomerWrite, Filter, Sort};
+use kehu_store::fields::{self, FieldDef};
+use kehu_store::interactions::{self, InteractionInput};
+use kehu_store::timeline::{self, Item};
+use kehu_store::{auth, tags, Error as StoreError};
+use serde::Deserialize;
+
+const PAGE_SIZE: i64 = 25;
+
+/// A choice in a select.
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+}
+
+fn opts<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: fn(T, Lang) -> &'static str,
+    lang: Lang,
+) -> Vec<Opt> {
+    all.iter()
+        .map(|v| Opt {
+            value: code(*v).to_string(),
+            label: label(*v, lang).to_string(),
+        })
+        .collect()
+}
+
+fn sort_label(s: Sort, lang: Lang) -> &'static str {
+    match s {
+        Sort::NewestFirst => lang.pick("最新创建", "Newest first"),
+        Sort::OldestFirst => lang.pick("最早创建", "Oldest first"),
+        Sort::Name => lang.pick("姓名 A→Z", "Name A→Z"),
+        Sort::NameDesc => lang.pick("姓名 Z→A", "Name Z→A"),
+        Sort::RecentlyUpdated => lang.pick("最近更新", "Recently updated"),
+    }
+}
+
+fn parse_id<T: std::str::FromStr>(raw: &str, lang: Lang) -> Result<T, PageError> {
+    raw.parse().map_err(|_| PageError::not_found(lang))
+}
+
+// ---------------------------------------------------------------- list
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    owner_id: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    grade: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> Filter {
+        let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        Filter {
+            q: some(&self.q),
+            owner_id: self.owner_id.parse().ok(),
+            team_id: None,
+            tag: some(&self.tag),
+            source: Source::parse(&self.source).ok(),
+            grade: Grade::parse(&self.grade).ok(),
+            kind: CustomerKind::parse(&self.kind).ok(),
+            deleted: false,
+        }
+    }
+
+    /// The query string of this filter for page `n`.
+    fn link(&self, n: i64) -> String {
+        let enc = crate::auth::urlencode;
+        format!(
+            "/customers?q={}&owner_id={}&tag={}&source={}&grade={}&kind={}&sort={}&page={n}",
+            enc(&self.q),
+            enc(&self.owner_id),
+            enc(&self.tag),
+            enc(&self.source),
+            enc(&self.grade),
+            enc(&self.kind),
+            enc(&self.sort)
+        )
+    }
+}
+
+pub struct Row {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub mobile: String,
+    pub company: String,
+    pub city: String,
+    pub owner: String,
+    pub tags: Vec<String>,
+    pub grade: &'static str,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "customers.html")]
+struct ListPage {
+    chrome: Chrome,
+    q: ListQuery,
+    rows: Vec<Row>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    prev: Option<String>,
+    next: Option<String>,
+    can_create: bool,
+    owners: Vec<Opt>,
+    tags: Vec<Opt>,
+    sources: Vec<Opt>,
+    grades: Vec<Opt>,
+    kinds: Vec<Opt>,
+    sorts: Vec<Opt>,
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    u: WebUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let lang = u.lang;
+    let filter = q.filter();
+    let sort = Sort::parse(&q.sort).unwrap_or_default();
+    let page = q.page.unwrap_or(1).max(1);
+    let total = customers::count(&s.db, &u.principal, &filter)
+        .await
+        .page(lang)?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page = page.min(pages);
+    let result = customers::list(
+        &s.db,
+        &u.principal,
+        &filter,
+        sort,
+        PAGE_SIZE,
+        None,
+        Some((page - 1) * PAGE_SIZE),
+    )
+    .await
+    .page(lang)?;
+    let chrome = Chrome::new(&u, "customers", s.config.timezone);
+    let rows = result
+        .items
+        .iter()
+        .map(|c| Row {
+            id: c.id.to_string(),
+            name: c.fields.name.clone(),
+            kind: c.fields.kind.label(lang),
+            mobile: phone_for(&u.principal, &c.fields.mobile)
+                .0
+                .unwrap_or_default(),
+            company: c.fields.company.clone().unwrap_or_default(),
+            city: c.fields.city.clone().unwrap_or_default(),
+            owner: c.owner_name.clone().unwrap_or_default(),
+            tags: c.tags.iter().map(|t| t.name.clone()).collect(),
+            grade: c.fields.grade.map(|g| g.code()).unwrap_or(""),
+            created: chrome.time(&c.created_at).chars().take(10).collect(),
+        })
+        .collect();
+    let owners = auth::users(&s.db)
+        .await
+        .page(lang)?
+        .into_iter()
+        .map(|x| Opt {
+            value: x.id.to_string(),
+            label: x.name,
+        })
+        .collect();
+    let tags = tags::all(&s.db)
+        .await
+        .page(lang)?
+        .into_iter()
+        .map(|t| Opt {
+            value: t.name.clone(),
+            label: t.name,
+        })
+        .collect();
+    let page_view = ListPage {
+        prev: (page > 1).then(|| q.link(page - 1)),
+        next: (page < pages).then(|| q.link(page + 1)),
+        can_create: u.principal.role.can_write_customers(),
+        owners,
+        tags,
+        sources: opts(Source::ALL, Source::code, Source::label, lang),
+        grades: opts(Grade::ALL, Grade::code, Grade::label, lang),
+        kinds: opts(
+            CustomerKind::ALL,
+            CustomerKind::code,
+            CustomerKind::label,
+            lang,
+        ),
+        sorts: Sort::ALL
+            .iter()
+            .map(|s| Opt {
+                value: s.code().into(),
+                label: sort_label(*s, lang).into(),
+            })
+            .collect(),
+        chrome,
+        q,
+        rows,
+        total,
+        page,
+        pages,
+    };
+    Ok(render(&page_view))
+}
+
+// ---------------------------------------------------------------- form
+
+#[derive(Template)]
+#[template(path = "customer_form.html")]
+struct FormPage {
+    chrome: Chrome,
+    editing: bool,
+    action: String,
+    cancel: String,
+    values: Posted,
+    errors: Errors,
+    kinds: Vec<Opt>,
+    genders: Vec<Opt>,
+    sources: Vec<Opt>,
+    grades: Vec<Opt>,
+    owners: Option<Vec<Opt>>,
+    fields: Vec<FieldDef>,
+    channels: Vec<Opt>,
+    statuses: Vec<Opt>,
+}
+
+async fn form_page(
+    s: &AppState,
+    u: &WebUser,
+    editing: Option<&CustomerId>,
+    values: Posted,
+    errors: Errors,
+) -> Result<FormPage, PageError> {
+    let lang = u.lang;
+    let owners = if u.principal.role.can_reassign() {
+        let all = auth::users(&s.db).await.page(lang)?;
+        Some(
+            all.into_iter()
+                .filter(|x| x.active && x.role.can_write_customers())
+                .filter(|x| {
+                    u.principal.role.is_admin()
+                        || x.team_id == u.principal.team_id
+                        || x.id == u.principal.user_id
+                })
+                .map(|x| Opt {
+                    value: x.id.to_string(),
+                    label: format!("{} ({})", x.name, x.login),
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(FormPage {
+        chrome: Chrome::new(u, "customers", s.config.timezone),
+        editing: editing.is_some(),
+        action: editing
+            .map(|id| format!("/customers/{id}/edit"))
+            .unwrap_or_else(|| "/customers/new".into()),
+        cancel: editing
+            .map(|id| format!("/customers/{id}"))
+            .unwrap_or_else(|| "/customers".into()),
+        values,
+        errors,
+        kinds: opts(
+            CustomerKind::ALL,
+            CustomerKind::code,
+            CustomerKind::label,
+            lang,
+        ),
+        genders: opts(GenderCode::ALL, GenderCode::code, GenderCode::label, lang),
+        sources: opts(Source::ALL, Source::code, Source::label, lang),
+        grades: opts(Grade::ALL, Grade::code, Grade::label, lang),
+        owners,
+        fields: fields::active(&s.db).await.page(lang)?,
+        channels: ConsentChannel::ALL
+            .iter()
+            .map(|c| Opt {
+                value: c.code().into(),
+                label: format!("{}{}", crate::i18n::Tr(lang).t("f.consent"), c.label(lang)),
+            })
+            .collect(),
+        statuses: opts(
+            ConsentStatus::ALL,
+            ConsentStatus::code,
+            ConsentStatus::label,
+            lang,
+        ),
+    })
+}
+
+pub async fn new_form(State(s): State<AppState>, u: WebUser) -> Result<Response, PageError> {
+    if !u.principal.role.can_write_customers() {
+        return Err(PageError::forbidden(u.lang));
+    }
+    let mut values = Posted::default();
+    values.0.insert("kind".into(), "person".into());
+    Ok(render(
+        &form_page(&s, &u, None, values, Errors::default()).await?,
+    ))
+}
+
+/// Parses the posted customer form into what the store writes.
+fn write_from(p: &Posted) -> Result<CustomerWrite, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let consents = p.consents(&mut errors);
+    let fields = p.customer_input().parse();
+    match fields {
+        Ok(fields) if errors.is_empty() => Ok(CustomerWrite {
+            fields,
+            custom: p.custom(),
+            tags: tags::split(&p.get("tags")),
+            consents,
+        }),
+        Ok(_) => Err(errors),
+        Err(mut e) => {
+            e.0.extend(errors.0);
+            Err(e)
+        }
+    }
+}
+
+async fn form_errors(
+    s: &AppState,
+    u: &WebUser,
+    editing: Option<&CustomerId>,
+    p: Posted,
+    e: FieldErrors,
+) -> Result<Response, PageError> {
+    let errors = Errors::from(&e, u.lang);
+    let mut r = render(&form_page(s, u, editing, p, errors).await?);
+    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(r)
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    CsrfForm(u, pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let p = Posted::new(pairs);
+    let w = match write_from(&p) {
+        Ok(w) => w,
+        Err(e) => return form_errors(&s, &u, None, p, e).await,
+    };
+    match customers::create(&s.db, Some(&u.principal), w).await {
+        Ok(c) => Ok(Redirect::to(&format!("/customers/{}", c.id)).into_response()),
+        Err(StoreError::Invalid(e)) => form_errors(&s, &u, None, p, e).await,
+        Err(e) => Err(PageError::from_store(e, u.lang)),
+    }
+}
+
+/// The current record as form values; a masked number is shown masked.
+fn values_of(u: &WebUser, c: &Customer) -> Posted {
+    let i = c.fields.to_input();
+    let mut m = Posted::default();
+    for (k, v) in [
+        ("kind", i.kind),
+        ("name", i.name),
+        ("gender", i.gender),
+        ("title", i.title),
+        ("email", i.email),
+        ("wechat", i.wechat),
+        ("company", i.company),
+        ("city", i.city),
+        ("address", i.address),
+        ("source", i.source),
+        ("referred_by", i.referred_by),
+        ("birthday", i.birthday),
+        ("grade", i.grade),
+        ("notes", i.notes),
+        ("owner_id", i.owner_id),
+    ] {
+        m.0.insert(k.into(), v);
+    }
+    m.0.insert(
+        "mobile".into(),
+        phone_for(&u.principal, &c.fields.mobile)
+            .0
+            .unwrap_or_default(),
+    );
+    m.0.insert(
+        "tags".into(),
+        c.tags
+            .iter()
+            .map(|t| t.name.clone())
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    for (k, v) in &c.custom {
+        let text = match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        m.0.insert(format!("custom.{k}"), text);
+    }
+    for (ch, st) in &c.consents {
+        m.0.insert(format!("consent.{}", ch.code()), st.code().into());
+    }
+    m
+}
+
+pub async fn edit_form(
+    State(s): State<AppState>,
+    u: WebUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id: CustomerId = parse_id(&id, u.lang)?;
+    let c = customers::get(&s.db, &u.principal, &id)
+        .await
+        .page(u.lang)?;
+    if !u.principal.can_write(&c.placement()) {
+        return Err(PageError::forbidden(u.lang));
+    }
+    let values = values_of(&u, &c);
+    Ok(render(
+        &form_page(&s, &u, Some(&id), values, Errors::default()).await?,
+    ))
+}
+
+pub async fn update(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(u, pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let id: CustomerId = parse_id(&id, u.lang)?;
+    let current = customers::get(&s.db, &u.principal, &id)
+        .await
+        .page(u.lang)?;
+    let mut p = Posted::new(pairs);
+    // A masked number sent back unchanged keeps the stored number.
+    if let Some(m) = &current.fields.mobile {
+        if p.get("mobile") == m.masked() {
+            p.0.insert("mobile".into(), m.as_str().to_string());
+        }
+    }
+    let mut w = match write_from(&p) {
+        Ok(w) => w,
+        Err(e) => return form_errors(&s, &u, Some(&id), p, e).await,
+    };
+    // Values of custom fields not on the form (retired ones) are kept.
+    for (k, v) in &current.custom {
+        if !p.0.contains_key(&format!("custom.{k}")) {
+            w.custom.insert(k.clone(), v.clone());
+        }
+    }
+    match customers::update(&s.db, &u.principal, &id, w).await {
+        Ok(_) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
+        Err(StoreError::Invalid(e)) => form_errors(&s, &u, Some(&id), p, e).await,
+        Err(e) => Err(PageError::from_store(e, u.lang)),
+    }
+}
+
+// ---------------------------------------------------------------- customer page
+
+pub struct Detail {
+    pub label: String,
+    pub value: String,
+}
+
+pub struct ContactRow {
+    pub id: String,
+    pub name: String,
+    pub position: String,
+    pub role: &'static str,
+    pub mobile: String,
+    pub email: String,
+    pub preferences: String,
+}
+
+pub struct ChangeRow {
+    pub field: String,
+    pub old: String,
+    pub new: String,
+}
+
+pub struct TimelineRow {
+    pub when: String,
+    pub who: String,
+    pub label: String,
+    pub body: String,
+    pub changes: Vec<ChangeRow>,
+    pub is_change: bool,
+}
+
+#[derive(Template)]
+#[template(path = "customer.html")]
+struct ShowPage {
+    chrome: Chrome,
+    id: String,
+    name: String,
+    kind: &'static str,
+    is_org: bool,
+    details: Vec<Detail>,
+    tags: Vec<String>,
+    mobile: String,
+    can_reveal: bool,
+    can_write: bool,
+    can_delete: bool,
+    referred_by: Option<(String, String)>,
+    referrals: Vec<(String, String)>,
+    contacts: Vec<ContactRow>,
+    contact_values: Posted,
+    contact_errors: Errors,
+    contact_roles: Vec<Opt>,
+    kinds: Vec<Opt>,
+    interaction_values: Posted,
+    interaction_errors: Errors,
+    timeline: Vec<TimelineRow>,
+}
+
+fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "—".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn action_label(action: &str, entity: &str, lang: Lang) -> String {
+    let a = match action {
+        "create" => lang.pick("新建", "created"),
+        "update" => lang.pick("修改", "changed"),
+        "delete" => lang.pick("删除", "deleted"),
+        "restore" => lang.pick("恢复", "restored"),
+        "reveal" => lang.pick("查看完整号码", "revealed the number of"),
+        "purge" => lang.pick("彻底删除", "purged"),
+        other => return format!("{other} {entity}"),
+    };
+    let e = match entity {
+        "customer" => lang.pick("客户", "customer"),
+        "contact" => lang.pick("联系人", "contact"),
+        "interaction" => lang.pick("跟进记录", "interaction"),
+        other => other,
+    };
+    match lang {
+        Lang::ZhCn => format!("{a}{e}"),
+        Lang::En => format!("{a} {e}"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn show_page(
+    s: &AppState,
+    u: &WebUser,
+    id: &CustomerId,
+    revealed: Option<String>,
+    contact_values: Posted,
+    contact_errors: Errors,
+    interaction_values: Posted,
+    interaction_errors: Errors,
+) -> Result<ShowPage, PageError> {
+    let lang = u.lang;
+    let c = customers::get(&s.db, &u.principal, id).await.page(lang)?;
+    let chrome = Chrome::new(u, "customers", s.config.timezone);
+    let tr = |zh: &'static str, en: &'static str| lang.pick(zh, en).to_string();
+    let f = &c.fields;
+    let mut details = vec![];
+    let mut add = |label: String, v: Option<String>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            details.push(Detail { label, value: v });
+        }
+    };
+    add(tr("类型", "Kind"), Some(f.kind.label(lang).to_string()));
+    add(
+        tr("性别", "Gender"),
+        f.gender.map(|g| g.label(lang).to_string()),
+    );
+    add(tr("称谓", "Title"), f.title.clone());
+    add(tr("邮箱", "E-mail"), f.email.clone());
+    add(tr("微信", "WeChat"), f.wechat.clone());
+    add(tr("公司", "Company"), f.company.clone());
+    add(tr("城市", "City"), f.city.clone());
+    add(tr("地址", "Address"), f.address.clone());
+    add(
+        tr("来源", "Source"),
+        f.source.map(|v| v.label(lang).to_string()),
+    );
+    add(
+        tr("生日", "Birthday"),
+        f.birthday.map(|d| d.format("%Y-%m-%d").to_string()),
+    );
+    add(
+        tr("等级", "Grade"),
+        f.grade.map(|g| g.label(lang).to_string()),
+    );
+    add(tr("负责人", "Owner"), c.owner_name.clone());
+    add(tr("团队", "Team"), c.team_name.clone());
+    add(
+        tr("最近联系", "Last contact"),
+        c.last_contact_at.map(|t| chrome.time(&t)),
+    );
+    add(tr("创建时间", "Created"), Some(chrome.time(&c.created_at)));
+    add(tr("备注", "Notes"), f.notes.clone());
+    let defs = fields::all(&s.db).await.page(lang)?;
+    for (k, v) in &c.custom {
+        let label = defs
+            .iter()
+            .find(|d| &d.key == k)
+            .map(|d| d.label.clone())
+            .unwrap_or_else(|| k.clone());
+        add(label, Some(json_text(v)));
+    }
+    for (ch, st) in &c.consents {
+        add(
+            format!("{}{}", tr("授权·", "Consent: "), ch.label(lang)),
+            Some(st.label(lang).to_string()),
+        );
+    }
+    let mobile =
+        revealed.unwrap_or_else(|| phone_for(&u.principal, &f.mobile).0.unwrap_or_default());
+    let masked = f.mobile.is_some() && u.principal.role.phone_access() != PhoneAccess::Full;
+    let contacts: Vec<Contact> = if f.kind == CustomerKind::Organization {
+        contacts::list(&s.db, &u.principal, id).await.page(lang)?
+    } else {
+        vec![]
+    };
+    let contacts = contacts
+        .iter()
+        .map(|ct| ContactRow {
+            id: ct.id.to_string(),
+            name: ct.fields.name.clone(),
+            position: ct.fields.position.clone().unwrap_or_default(),
+            role: ct.fields.role.label(lang),
+            mobile: phone_for(&u.principal, &ct.fields.mobile)
+                .0
+                .unwrap_or_default(),
+            email: ct.fields.email.clone().unwrap_or_default(),
+            preferences: ct.fields.preferences.clone().unwrap_or_default(),
+        })
+        .collect();
+    let items = timeline::for_customer(&s.db, &u.principal, id, 200)
+        .await
+        .page(lang)?;
+    let timeline = items
+        .iter()
+        .map(|i| match i {
+            Item::Interaction(x) => TimelineRow {
+                when: chrome.time(&x.occurred_at),
+                who: x.user_name.clone().unwrap_or_default(),
+                label: match &x.contact_name {
+                    Some(n) => format!("{} · {n}", x.kind.label(lang)),
+                    None => x.kind.label(lang).to_string(),
+                },
+                body: x.body.clone(),
+                changes: vec![],
+                is_change: false,
+            },
+            Item::Change(a) => TimelineRow {
+                when: chrome.time(&a.at),
+                who: a.actor_login.clone().unwrap_or_default(),
+                label: action_label(&a.action, &a.entity, lang),
+                body: String::new(),
+                changes: a
+                    .changes
+                    .iter()
+                    .map(|ch| ChangeRow {
+                        field: ch.field.clone(),
+                        old: json_text(&ch.old),
+                        new: json_text(&ch.new),
+                    })
+                    .collect(),
+                is_change: true,
+            },
+        })
+        .collect();
+    let referrals = customers::referrals(&s.db, &u.principal, id)
+        .await
+        .page(lang)?
+        .into_iter()
+        .map(|(i, n)| (i.to_string(), n))
+        .collect();
+    Ok(ShowPage {
+        id: c.id.to_string(),
+        name: f.name.clone(),
+        kind: f.kind.label(lang),
+        is_org: f.kind == CustomerKind::Organization,
+        details,
+        tags: c.tags.iter().map(|t| t.name.clone()).collect(),
+        mobile,
+        can_reveal: masked && u.principal.role.phone_access() == PhoneAccess::Reveal,
+        can_write: u.principal.can_write(&c.placement()),
+        can_delete: u.principal.can_delete(&c.placement()),
+        referred_by: f.referred_by.as_ref().map(|r| {
+            (
+                r.to_string(),
+                c.referred_by_name.clone().unwrap_or_default(),
+            )
+        }),
+        referrals,
+        contacts,
+        contact_values,
+        contact_errors,
+        contact_roles: opts(
+            ContactRole::ALL,
+            ContactRole::code,
+            ContactRole::label,
+            lang,
+        ),
+        kinds: opts(
+            InteractionKind::ALL,
+            InteractionKind::code,
+            InteractionKind::label,
+            lang,
+        ),
+        interaction_values,
+        interaction_errors,
+        timeline,
+        chrome,
+    })
+}
+
+pub async fn show(
+    State(s): State<AppState>,
+    u: WebUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id: CustomerId = parse_id(&id, u.lang)?;
+    Ok(render(
+        &show_page(
+            &s,
+            &u,
+            &id,
+            None,
+            Posted::default(),
+            Errors::default(),
+            Posted::default(),
+            Errors::default(),
+        )
+        .await?,
+    ))
+}
+
+pub async fn reveal(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(u, _): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let id: CustomerId = parse_id(&id, u.lang)?;
+    let full = customers::reveal_mobile(&s.db, &u.principal, &id)
+        .await
+        .page(u.lang)?;
+    Ok(render(
+        &show_page(
+            &s,
+            &u,
+            &id,
+            full,
+            Posted::default(),
+            Errors::default(),
+            Posted::default(),
+            Errors::default(),
+        )
+        .await?,
+    ))
+}
+
+pub async fn delete(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(u, _): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let id: CustomerId = parse_id(&id, u.lang)?;
+    customers::delete(&s.db, &u.principal, &id)
+        .await
+        .page(u.lang)?;
+    Ok(Redirect::to("/customers").into_response())
+}
+
+pub async fn add_interaction(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(u, pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let id: CustomerId = parse_id(&id, u.lang)?;
+    let p = Posted::new(pairs);
+    let input = InteractionInput {
+        kind: p.get("kind"),
+        body: p.get("body"),
+        contact_id: p.get("contact_id"),
+        occurred_at: String::new(),
+    };
+    match interactions::create(&s.db, &u.principal, &id, &input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/customers/{id}#timeline")).into_response()),
+        Err(StoreError::Invalid(e)) => {
+            let errors = Errors::from(&e, u.lang);
+            let mut r = render(
+                &show_page(
+                    &s,
+                    &u,
+                    &id,
+                    None,
+                    Posted::default(),
+                    Errors::default(),
+                    p,
+                    errors,
+                )
+                .await?,
+            );
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(PageError::from_store(e, u.lang)),
+    }
+}
+
+fn contact_input(p: &Posted) -> ContactInput {
+    ContactInput {
+        name: p.get("name"),
+        position: p.get("position"),
+        role: p.get("role"),
+        mobile: p.get("mobile"),
+        email: p.get("email"),
+        wechat: p.get("wechat"),
+        birthday: p.get("birthday"),
+        preferences: p.get("preferences"),
+        notes: p.get("notes"),
+    }
+}
+
+pub async fn add_contact(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(u, pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let id: CustomerId = parse_id(&id, u.lang)?;
+    let p = Posted::new(pairs);
+    let result = match contact_input(&p).parse() {
+        Ok(f) => contacts::create(&s.db, &u.principal, &id, f).await,
+        Err(e) => Err(StoreError::Invalid(e)),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/customers/{id}#contacts")).into_response()),
+        Err(StoreError::Invalid(e)) => {
+            let errors = Errors::from(&e, u.lang);
+            let mut r = render(
+                &show_page(
+                    &s,
+                    &u,
+                    &id,
+                    None,
+                    p,
+                    errors,
+                    Posted::default(),
+                    Errors::default(),
+                )
+                .await?,
+            );
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(PageError::from_store(e, u.lang)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "contact_form.html")]
+struct ContactPage {
+    chrome: Chrome,
+    id: String,
+    customer_id: String,
+    values: Posted,
+    errors: Errors,
+    roles: Vec<Opt>,
+}
+
+fn contact_values(u: &WebUser, c: &Contact) -> Posted {
+    let i = c.fields.to_input();
+    let mut m = Posted::default();
+    for (k, v) in [
+        ("name", i.name),
+        ("position", i.position),
+        ("role", i.role),
+        ("email", i.email),
+        ("wechat", i.wechat),
+        ("birthday", i.birthday),
+        ("preferences", i.preferences),
+        ("notes", i.notes),
+    ] {
+        m.0.insert(k.into(), v);
+    }
+    m.0.insert(
+        "mobile".into(),
+        phone_for(&u.principal, &c.fields.mobile)
+            .0
+            .unwrap_or_default(),
+    );
+    m
+}
+
+fn contact_page(
+    s: &AppState,
+    u: &WebUser,
+    c: &Contact,
+    values: Posted,
+    errors: Errors,
+) -> ContactPage {
+    ContactPage {
+        chrome: Chrome::new(u, "customers", s.config.timezone),
+        id: c.id.to_string(),
+        customer_id: c.customer_id.to_string(),
+        values,
+        errors,
+        roles: opts(
+            ContactRole::ALL,
+            ContactRole::code,
+            ContactRole::label,
+            u.lang,
+        ),
+    }
+}
+
+pub async fn edit_contact_form(
+    State(s): State<AppState>,
+    u: WebUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id: ContactId = parse_id(&id, u.lang)?;
+    let c = contacts::get(&s.db, &u.principal, &id).await.page(u.lang)?;
+    let values = contact_values(&u, &c);
+    Ok(render(&contact_page(&s, &u, &c, values, Errors::default())))
+}
+
+pub async fn update_contact(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(u, pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let id: ContactId = parse_id(&id, u.lang)?;
+    let current = contacts::get(&s.db, &u.principal, &id).await.page(u.lang)?;
+    let mut p = Posted::new(pairs);
+    if let Some(m) = &current.fields.mobile {
+        if p.get("mobile") == m.masked() {
+            p.0.insert("mobile".into(), m.as_str().to_string());
+        }
+    }
+    let result = match contact_input(&p).parse() {
+        Ok(f) => contacts::update(&s.db, &u.principal, &id, f).await,
+        Err(e) => Err(StoreError::Invalid(e)),
+    };
+    match result {
+        Ok(c) => {
+            Ok(Redirect::to(&format!("/customers/{}#contacts", c.customer_id)).into_response())
+        }
+        Err(StoreError::Invalid(e)) => {
+            let errors = Errors::from(&e, u.lang);
+            let mut r = render(&contact_page(&s, &u, &current, p, errors));
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(PageError::from_store(e, u.lang)),
+    }
+}
+
+pub async fn delete_contact(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(u, _): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let id: ContactId = parse_id(&id, u.lang)?;
+    let c = contacts::get(&s.db, &u.principal, &id).await.page(u.lang)?;
+    contacts::delete(&s.db, &u.principal, &id)
+        .await
+        .page(u.lang)?;
+    Ok(Redirect::to(&format!("/customers/{}#contacts", c.customer_id)).into_response())
+}

@@ -1,0 +1,136 @@
+// Drives the real kehu server in Debian's headless Chromium: log in, create a
+// customer (first with an invalid mobile), find it by pinyin initials and by
+// the last four digits of the phone, log an interaction, see it escaped on the
+// timeline, and check the pages at phone width for horizontal overflow.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir, homedir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const artifacts = join(here, 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+const bin = process.env.KEHU_BIN
+  || join(process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'kehu-target'), 'debug', 'kehu');
+const dir = mkdtempSync(join(tmpdir(), 'kehu-e2e-'));
+const env = { ...process.env, KEHU_DATABASE_URL: `sqlite://${dir}/kehu.db` };
+const LOGIN = 'e2e-agent';
+const PASSWORD = 'e2e-password-123';
+
+let server;
+let base;
+let browser;
+
+function kehu(args, input) {
+  const r = spawnSync(bin, args, { env, input, encoding: 'utf8' });
+  assert.equal(r.status, 0, `kehu ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+before(async () => {
+  kehu(['migrate']);
+  kehu(['user', 'add', LOGIN, '--role', 'agent', '--team', '销售一部', '--password-stdin'], `${PASSWORD}\n`);
+  server = spawn(bin, ['serve', '--bind', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  base = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('kehu did not start within 60 s')), 60_000);
+    let out = '';
+    server.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/http:\/\/127\.0\.0\.1:\d+/);
+      if (m) { clearTimeout(timer); resolve(m[0]); }
+    });
+    server.on('exit', (code) => reject(new Error(`kehu exited with ${code}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+async function login(page, password = PASSWORD) {
+  await page.goto(`${base}/login`);
+  await page.fill('#login-form input[name=login]', LOGIN);
+  await page.fill('#login-form input[name=password]', password);
+  await page.click('#login-form button[type=submit]');
+}
+
+async function noOverflow(page, name) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+  const { scroll, inner } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+  }));
+  assert.ok(scroll <= inner, `${name}: page is ${scroll}px wide in a ${inner}px viewport`);
+}
+
+test('a wrong password keeps the user on the login page with an error', async () => {
+  const page = await browser.newPage();
+  await login(page, 'not-the-password');
+  assert.match(new URL(page.url()).pathname, /^\/login/);
+  assert.ok(await page.locator('.form-error').isVisible());
+  await page.close();
+});
+
+test('log in, create a customer, find it, log an interaction, see it on the timeline', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await login(page);
+  assert.equal(new URL(page.url()).pathname, '/customers');
+
+  await page.click('#new-customer');
+  await page.selectOption('#customer-form select[name=kind]', 'person');
+  await page.fill('#customer-form input[name=name]', '欧阳娜娜');
+  await page.fill('#customer-form input[name=mobile]', '12345');
+  await page.click('#customer-form button[type=submit]');
+  assert.ok(await page.locator('.field-error').first().isVisible(), 'an invalid mobile is reported');
+  assert.equal(await page.inputValue('#customer-form input[name=name]'), '欧阳娜娜', 'typed values are kept');
+
+  await page.fill('#customer-form input[name=mobile]', '13812345678');
+  await page.fill('#customer-form input[name=email]', 'nana@example.com');
+  await page.click('#customer-form button[type=submit]');
+  await page.waitForURL(/\/customers\/[0-9a-f-]{36}$/);
+  assert.match(await page.textContent('h1'), /欧阳娜娜/);
+  const customerUrl = page.url();
+
+  for (const q of ['oynn', '5678', '娜娜']) {
+    await page.goto(`${base}/customers`);
+    await page.fill('#search-form input[name=q]', q);
+    await page.click('#search-form button[type=submit]');
+    const row = page.locator('tr.customer-row', { hasText: '欧阳娜娜' });
+    assert.equal(await row.count(), 1, `search ${q} finds the customer`);
+  }
+  await page.click('tr.customer-row a.customer-link');
+  assert.equal(page.url(), customerUrl);
+
+  const body = '电话回访：客户对新品感兴趣 <b>not bold</b>';
+  await page.selectOption('#interaction-form select[name=kind]', 'call');
+  await page.fill('#interaction-form textarea[name=body]', body);
+  await page.click('#interaction-form button[type=submit]');
+  await page.waitForURL((u) => u.pathname === new URL(customerUrl).pathname);
+  const item = page.locator('#timeline .timeline-item', { hasText: '<b>not bold</b>' });
+  assert.equal(await item.count(), 1, 'the interaction is on the timeline as text');
+  assert.equal(await page.locator('#timeline b').count(), 0, 'user text is escaped');
+  await context.close();
+});
+
+test('pages fit a 390-px-wide phone screen', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await login(page);
+  await page.goto(`${base}/customers`);
+  await noOverflow(page, 'customers-390');
+  await page.click('tr.customer-row a.customer-link');
+  await noOverflow(page, 'customer-390');
+  await page.goto(`${base}/customers/new`);
+  await noOverflow(page, 'customer-form-390');
+  await context.close();
+});

@@ -44,16 +44,31 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = AppState::new(db.clone(), Config::default());
         tokio::spawn(kehu_web::serve(listener, state, std::future::pending()));
-        let http = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let http = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         TestApp { base, db, http }
     }
 
     /// A user with this role (and team) and an API token of theirs.
     pub async fn user(&self, login: &str, role: &str, team: &str) -> (UserId, String) {
-        let u = auth::create_user(&self.db, None, &NewUser { login: login.into(), name: login.into(), role: role.into(), team: team.into(), password: PASSWORD.into() })
+        let u = auth::create_user(
+            &self.db,
+            None,
+            &NewUser {
+                login: login.into(),
+                name: login.into(),
+                role: role.into(),
+                team: team.into(),
+                password: PASSWORD.into(),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("creating {login}: {e}"));
+        let (_, secret) = auth::create_token(&self.db, &Actor::system("test"), &u.id, "test")
             .await
-            .unwrap_or_else(|e| panic!("creating {login}: {e}"));
-        let (_, secret) = auth::create_token(&self.db, &Actor::system("test"), &u.id, "test").await.unwrap();
+            .unwrap();
         (u.id, secret)
     }
 
@@ -66,11 +81,17 @@ impl TestApp {
     }
 
     pub fn post(&self, token: &str, path: &str, body: Value) -> RequestBuilder {
-        self.http.post(self.url(path)).bearer_auth(token).json(&body)
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
     }
 
     pub fn patch(&self, token: &str, path: &str, body: Value) -> RequestBuilder {
-        self.http.patch(self.url(path)).bearer_auth(token).json(&body)
+        self.http
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
     }
 
     pub fn delete(&self, token: &str, path: &str) -> RequestBuilder {
@@ -79,7 +100,11 @@ impl TestApp {
 
     /// Creates a customer as `token`, panicking unless it answers 201.
     pub async fn customer(&self, token: &str, body: Value) -> Value {
-        let r = self.post(token, "/api/v1/customers", body).send().await.unwrap();
+        let r = self
+            .post(token, "/api/v1/customers", body)
+            .send()
+            .await
+            .unwrap();
         expect(r, 201).await
     }
 }

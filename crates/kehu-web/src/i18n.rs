@@ -129,6 +129,48 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("f.position", "职位", "Position"),
     ("f.contact_role", "决策角色", "Buying role"),
     ("f.preferences", "喜好", "Preferences"),
+    ("users.role", "角色", "Role"),
+    ("users.team", "团队", "Team"),
+    ("users.team_hint", "团队（新名称会自动创建）", "Team (a new name creates it)"),
+    ("users.status", "状态", "Status"),
+    ("users.active", "启用", "Active"),
+    ("users.inactive", "已停用", "Deactivated"),
+    ("users.add", "添加用户", "Add user"),
+    ("users.manager", "直属上级", "Reports to"),
+    ("users.new_password", "新密码（至少 10 位）", "New password (10+ characters)"),
+    ("users.sessions_end", "修改密码、角色、团队或停用后，该用户的所有登录会话立即失效。", "Changing the password, role or team, or deactivating, ends all of the user's sessions at once."),
+    ("fields.label", "显示名称", "Label"),
+    ("fields.key", "字段键", "Key"),
+    ("fields.key_hint", "字段键（小写字母、数字、下划线）", "Key (a-z, 0-9, _)"),
+    ("fields.kind", "类型", "Type"),
+    ("fields.options", "选项", "Options"),
+    ("fields.options_hint", "选项（每行一个，仅选项类型）", "Options (one per line, choice fields)"),
+    ("fields.required", "必填", "Required"),
+    ("fields.position", "排序", "Order"),
+    ("fields.retired", "已停用（保留历史值）", "Retired (values kept)"),
+    ("fields.add", "添加自定义字段", "Add a custom field"),
+    ("fields.edit", "编辑字段", "Edit field"),
+    ("bin.explain", "删除的客户在回收站保留 30 天，期间管理员可以恢复，之后永久删除。天数", "Deleted customers stay here for 30 days and can be restored; then they are purged. Days"),
+    ("bin.empty", "回收站是空的", "The recycle bin is empty"),
+    ("bin.deleted", "删除时间", "Deleted"),
+    ("bin.days_left", "剩余天数", "Days left"),
+    ("bin.restore", "恢复", "Restore"),
+    ("audit.time", "时间", "Time"),
+    ("audit.actor", "操作人", "Who"),
+    ("audit.action", "操作", "Action"),
+    ("audit.entity", "对象", "Record"),
+    ("audit.changes", "变更（原值 → 新值）", "Changes (old → new)"),
+    ("account.change_password", "修改密码", "Change password"),
+    ("account.current_password", "当前密码", "Current password"),
+    ("account.password_changed", "密码已修改，其他设备上的登录已退出。", "Password changed; other sessions have ended."),
+    ("account.tokens", "API 令牌", "API tokens"),
+    ("account.token_once", "新令牌只显示这一次，请立即复制保存：", "The new token is shown only now; copy it:"),
+    ("account.prefix", "前缀", "Prefix"),
+    ("account.last_used", "最近使用", "Last used"),
+    ("account.revoked", "已吊销", "Revoked"),
+    ("account.revoke", "吊销", "Revoke"),
+    ("account.token_name", "令牌用途（如 ERP 同步）", "What it is for (e.g. ERP sync)"),
+    ("account.new_token", "创建令牌", "Create token"),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -159,7 +201,7 @@ pub fn lookup(key: &str, lang: Lang) -> Option<&'static str> {
 mod tests {
     use super::*;
 
-    /// Every `t("...")` in a template has both translations, and no key is
+    /// Every `.t("...")` in a template has both translations, and no key is
     /// listed twice.
     #[test]
     fn template_keys_exist() {
@@ -168,7 +210,7 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
-            for part in text.split("t(\"").skip(1) {
+            for part in text.split(".t(\"").skip(1) {
                 let key = part.split('"').next().unwrap();
                 if lookup(key, Lang::ZhCn).is_none() {
                     missing.push(format!("{}: {key}", path.display()));

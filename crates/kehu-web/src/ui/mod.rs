@@ -2,6 +2,7 @@
 //! first. Each module holds the handlers of one area; templates live in
 //! `templates/`, one per page, all extending `base.html`.
 
+pub mod admin;
 pub mod customers;
 pub mod form;
 pub mod login;
@@ -40,4 +41,24 @@ pub fn routes() -> Router<AppState> {
             get(customers::edit_contact_form).post(customers::update_contact),
         )
         .route("/contacts/{id}/delete", post(customers::delete_contact))
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route(
+            "/admin/users/{id}",
+            get(admin::user).post(admin::update_user),
+        )
+        .route(
+            "/admin/fields",
+            get(admin::field_list).post(admin::field_create),
+        )
+        .route(
+            "/admin/fields/{id}",
+            get(admin::field_edit).post(admin::field_update),
+        )
+        .route("/admin/recycle-bin", get(admin::recycle_bin))
+        .route("/admin/recycle-bin/{id}/restore", post(admin::restore))
+        .route("/admin/audit", get(admin::audit_log))
+        .route("/account", get(admin::account))
+        .route("/account/password", post(admin::change_password))
+        .route("/account/tokens", post(admin::create_token))
+        .route("/account/tokens/{id}/revoke", post(admin::revoke_token))
 }

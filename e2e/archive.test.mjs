@@ -119,6 +119,15 @@ test('log in, create a customer, find it, log an interaction, see it on the time
   const item = page.locator('#timeline .timeline-item', { hasText: '<b>not bold</b>' });
   assert.equal(await item.count(), 1, 'the interaction is on the timeline as text');
   assert.equal(await page.locator('#timeline b').count(), 0, 'user text is escaped');
+  const created = page.locator('#timeline .timeline-item.change').last();
+  assert.match(await created.textContent(), /手机号: — → 13812345678/, 'the creation is on the timeline in words');
+
+  // The English switch changes the interface language, and back.
+  await page.click('header form[action="/lang"] button');
+  assert.match(await page.textContent('header nav'), /Customers/);
+  assert.match(await page.textContent('#timeline'), /Mobile: — → 13812345678/);
+  await page.click('header form[action="/lang"] button');
+  assert.match(await page.textContent('header nav'), /客户/);
   await context.close();
 });
 

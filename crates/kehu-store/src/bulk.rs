@@ -4,7 +4,7 @@
 
 use crate::audit::{self, Actor, Entry};
 use crate::db::{Arg, Query};
-use crate::{tags, Db, Result};
+use crate::{customers, tags, Db, Result};
 use kehu_domain::customer::{ContactFields, CustomerFields, InteractionKind};
 use kehu_domain::ids::{ContactId, CustomerId, InteractionId, TeamId, UserId};
 use kehu_domain::time::Timestamp;
@@ -47,39 +47,20 @@ pub async fn insert(
     let mut ids = Vec::with_capacity(batch.len());
     for c in batch {
         let id = CustomerId::new();
-        let f = &c.fields;
-        let py = f.pinyin();
         let last_contact = c.interactions.iter().map(|i| i.at).max();
-        let args: Vec<Arg> = vec![
-            (&id).into(),
-            f.kind.code().into(),
-            f.name.as_str().into(),
-            py.full.into(),
-            py.initials.into(),
-            f.gender.map(|g| g.code()).into(),
-            f.title.clone().into(),
-            f.mobile.as_ref().map(|m| m.as_str()).into(),
-            f.mobile.as_ref().map(|m| m.last4()).into(),
-            f.email.clone().into(),
-            f.wechat.clone().into(),
-            f.company.clone().into(),
-            f.city.clone().into(),
-            f.address.clone().into(),
-            f.source.map(|s| s.code()).into(),
-            f.referred_by.as_ref().into(),
-            f.birthday.map(|d| d.format("%Y-%m-%d").to_string()).into(),
-            f.grade.map(|g| g.code()).into(),
-            f.notes.clone().into(),
+        let mut args: Vec<Arg> = vec![(&id).into()];
+        args.extend(customers::field_args(&c.fields));
+        args.extend([
             c.owner.as_ref().into(),
             c.team.as_ref().into(),
             last_contact.into(),
             c.created_at.into(),
             c.created_at.into(),
-        ];
-        let mut q = Query::new(
-            "INSERT INTO customers (id, kind, name, name_pinyin, name_initials, gender, title, mobile, mobile_last4, email, wechat, \
-             company, city, address, source, referred_by, birthday, grade, notes, owner_id, team_id, last_contact_at, created_at, updated_at) VALUES ",
-        );
+        ]);
+        let mut q = Query::new(format!(
+            "INSERT INTO customers (id, {}, owner_id, team_id, last_contact_at, created_at, updated_at) VALUES ",
+            customers::FIELD_COLUMNS
+        ));
         q.push_list(args);
         tx.execute(q).await?;
         for name in &c.tags {

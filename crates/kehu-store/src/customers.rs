@@ -450,7 +450,8 @@ async fn write_relations(
     Ok(())
 }
 
-fn field_args(f: &CustomerFields) -> Vec<Arg> {
+/// The values of [`FIELD_COLUMNS`], in order.
+pub(crate) fn field_args(f: &CustomerFields) -> Vec<Arg> {
     let py = f.pinyin();
     vec![
         f.kind.code().into(),
@@ -474,7 +475,8 @@ fn field_args(f: &CustomerFields) -> Vec<Arg> {
     ]
 }
 
-const FIELD_COLUMNS: &str = "kind, name, name_pinyin, name_initials, gender, title, mobile, mobile_last4, email, wechat, company, city, address, source, referred_by, birthday, grade, notes";
+/// The columns a customer's own fields are stored in.
+pub(crate) const FIELD_COLUMNS: &str = "kind, name, name_pinyin, name_initials, gender, title, mobile, mobile_last4, email, wechat, company, city, address, source, referred_by, birthday, grade, notes";
 
 /// Creates a customer. `by` is `None` for system imports (no owner unless
 /// the fields name one).

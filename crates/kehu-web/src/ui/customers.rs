@@ -575,6 +575,66 @@ fn action_label(action: &str, entity: &str, lang: Lang) -> String {
     }
 }
 
+/// A recorded change in words: the field's label and values as shown
+/// elsewhere (codes as labels, owners by name).
+fn change_row(
+    field: &str,
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+    lang: Lang,
+    defs: &[FieldDef],
+    names: &std::collections::HashMap<String, String>,
+) -> ChangeRow {
+    let tr = crate::i18n::Tr(lang);
+    let label = if let Some(key) = field.strip_prefix("custom.") {
+        defs.iter()
+            .find(|d| d.key == key)
+            .map(|d| d.label.clone())
+            .unwrap_or_else(|| key.to_string())
+    } else if let Some(ch) = field.strip_prefix("consent.") {
+        format!(
+            "{}{}",
+            tr.t("f.consent"),
+            ConsentChannel::parse(ch)
+                .map(|c| c.label(lang))
+                .unwrap_or(ch)
+        )
+    } else {
+        let key = match field {
+            "owner_id" => "f.owner".to_string(),
+            "role" => "f.contact_role".to_string(),
+            other => format!("f.{other}"),
+        };
+        crate::i18n::lookup(&key, lang)
+            .map(str::to_string)
+            .unwrap_or_else(|| field.to_string())
+    };
+    let value = |v: &serde_json::Value| -> String {
+        let text = json_text(v);
+        let coded = match field {
+            "kind" => CustomerKind::parse(&text).map(|x| x.label(lang)).ok(),
+            "source" => Source::parse(&text).map(|x| x.label(lang)).ok(),
+            "grade" => Grade::parse(&text).map(|x| x.label(lang)).ok(),
+            "gender" => GenderCode::parse(&text).map(|x| x.label(lang)).ok(),
+            "role" => ContactRole::parse(&text).map(|x| x.label(lang)).ok(),
+            f if f.starts_with("consent.") => {
+                ConsentStatus::parse(&text).map(|x| x.label(lang)).ok()
+            }
+            _ => None,
+        };
+        match (coded, field) {
+            (Some(l), _) => l.to_string(),
+            (None, "owner_id") => names.get(&text).cloned().unwrap_or(text),
+            (None, _) => text,
+        }
+    };
+    ChangeRow {
+        field: label,
+        old: value(old),
+        new: value(new),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn show_page(
     s: &AppState,
@@ -668,6 +728,12 @@ async fn show_page(
     let items = timeline::for_customer(&s.db, &u.principal, id, 200)
         .await
         .page(lang)?;
+    let names: std::collections::HashMap<String, String> = auth::users(&s.db)
+        .await
+        .page(lang)?
+        .into_iter()
+        .map(|x| (x.id.to_string(), x.name))
+        .collect();
     let timeline = items
         .iter()
         .map(|i| match i {
@@ -690,11 +756,7 @@ async fn show_page(
                 changes: a
                     .changes
                     .iter()
-                    .map(|ch| ChangeRow {
-                        field: ch.field.clone(),
-                        old: json_text(&ch.old),
-                        new: json_text(&ch.new),
-                    })
+                    .map(|ch| change_row(&ch.field, &ch.old, &ch.new, lang, &defs, &names))
                     .collect(),
                 is_change: true,
             },

@@ -224,6 +224,21 @@ both!(bad_input_is_a_problem_document, |kind| async move {
         422,
     )
     .await;
+    let r = app
+        .get(&agent, "/api/v1/customers?limit=many")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    expect(r, 400).await;
+    expect(
+        app.get(&agent, "/api/v1/no-such-thing")
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
 });
 
 both!(roles_and_scope, |kind| async move {

@@ -1,10 +1,10 @@
 //! Users, teams, tags, custom fields, API tokens and the audit log.
 
-use super::{path_id, ApiJson};
+use super::{path_id, ApiJson, ApiQuery};
 use crate::auth::ApiUser;
 use crate::error::{ApiError, ApiResult, OrProblem, ProblemDoc};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use kehu_domain::ids::UserId;
@@ -341,7 +341,7 @@ pub struct AuditParams {
 pub async fn audit(
     State(s): State<AppState>,
     u: ApiUser,
-    Query(p): Query<AuditParams>,
+    ApiQuery(p): ApiQuery<AuditParams>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
     admin_only(&u)?;
     let bad = |f: &str| {

@@ -1,11 +1,11 @@
 //! Customers, their contacts, interactions and timeline.
 
-use super::{path_id, ApiJson};
+use super::{path_id, ApiJson, ApiQuery};
 use crate::auth::ApiUser;
 use crate::error::{ApiResult, OrProblem, ProblemDoc};
 use crate::state::AppState;
 use crate::views::{ContactBody, ContactView, CustomerBody, CustomerView};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use kehu_domain::customer::{CustomerKind, Grade, Source};
@@ -97,7 +97,7 @@ pub struct CustomerPage {
 pub async fn list(
     State(s): State<AppState>,
     u: ApiUser,
-    Query(p): Query<ListParams>,
+    ApiQuery(p): ApiQuery<ListParams>,
 ) -> ApiResult<Json<CustomerPage>> {
     let (filter, sort) = p.filter().or_problem(u.lang)?;
     let page = customers::list(
@@ -246,7 +246,7 @@ pub async fn timeline(
     State(s): State<AppState>,
     u: ApiUser,
     Path(id): Path<String>,
-    Query(p): Query<LimitParams>,
+    ApiQuery(p): ApiQuery<LimitParams>,
 ) -> ApiResult<Json<Vec<Item>>> {
     let items = timeline::for_customer(
         &s.db,
@@ -359,7 +359,7 @@ pub async fn list_interactions(
     State(s): State<AppState>,
     u: ApiUser,
     Path(id): Path<String>,
-    Query(p): Query<LimitParams>,
+    ApiQuery(p): ApiQuery<LimitParams>,
 ) -> ApiResult<Json<Vec<Interaction>>> {
     let list = interactions::list(&s.db, &u.principal, &path_id(&id)?, p.limit.unwrap_or(100))
         .await

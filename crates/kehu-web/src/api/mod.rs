@@ -8,7 +8,8 @@ pub mod customers;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -85,6 +86,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             )),
             Err(e) => Err(ApiError::bad_request(e.body_text())),
         }
+    }
+}
+
+/// Query parameters whose rejections are problem documents.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
     }
 }
 

@@ -386,6 +386,11 @@ fn customer(
     }
 }
 
+/// Whether the demo users are in this database.
+pub async fn present(db: &Db) -> bool {
+    auth::user_by_login(db, USERS[1].0).await.is_ok()
+}
+
 pub fn print_logins() {
     println!("demo logins (password for all: {DEMO_PASSWORD}):");
     for (login, role, team, name) in USERS {

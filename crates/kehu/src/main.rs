@@ -169,6 +169,9 @@ async fn main() -> Result<()> {
             if let Some(n) = demo {
                 if auth::users(&db).await?.is_empty() {
                     demo::load(&db, n, 2026).await?;
+                    println!("loaded {n} demo customers");
+                }
+                if demo::present(&db).await {
                     demo::print_logins();
                 }
             }

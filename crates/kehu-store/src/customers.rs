@@ -777,7 +777,8 @@ impl Sort {
     fn column(self) -> &'static str {
         match self {
             Sort::NewestFirst | Sort::OldestFirst => "c.created_at",
-            Sort::Name | Sort::NameDesc => "c.name",
+            // Chinese names sort by their reading (pinyin), as people expect.
+            Sort::Name | Sort::NameDesc => "c.name_pinyin",
             Sort::RecentlyUpdated => "c.updated_at",
         }
     }
@@ -1013,7 +1014,7 @@ pub async fn list(
         } else {
             let v = match sort {
                 Sort::NewestFirst | Sort::OldestFirst => json!(last.created_at.millis()),
-                Sort::Name | Sort::NameDesc => json!(last.fields.name),
+                Sort::Name | Sort::NameDesc => json!(last.fields.pinyin().full),
                 Sort::RecentlyUpdated => json!(last.updated_at.millis()),
             };
             Cursor::Key(v, last.id.to_string())

@@ -820,9 +820,10 @@ both!(
             }
             let mut expected: Vec<String> = names.iter().map(|s| s.to_string()).collect();
             match sort {
-                "name" => expected.sort(),
+                // By reading: bing 丙, ding 丁, geng 庚, ji 己, jia 甲, wu 戊, yi 乙.
+                "name" => expected.sort_by_key(|n| kehu_domain::name::pinyin_keys(n).full),
                 "-name" => {
-                    expected.sort();
+                    expected.sort_by_key(|n| kehu_domain::name::pinyin_keys(n).full);
                     expected.reverse()
                 }
                 "created_at" => {}

@@ -51,8 +51,8 @@ fn sort_label(s: Sort, lang: Lang) -> &'static str {
     match s {
         Sort::NewestFirst => lang.pick("最新创建", "Newest first"),
         Sort::OldestFirst => lang.pick("最早创建", "Oldest first"),
-        Sort::Name => lang.pick("姓名 A→Z", "Name A→Z"),
-        Sort::NameDesc => lang.pick("姓名 Z→A", "Name Z→A"),
+        Sort::Name => lang.pick("姓名（拼音 A→Z）", "Name A→Z"),
+        Sort::NameDesc => lang.pick("姓名（拼音 Z→A）", "Name Z→A"),
         Sort::RecentlyUpdated => lang.pick("最近更新", "Recently updated"),
     }
 }
@@ -80,7 +80,7 @@ pub struct ListQuery {
     #[serde(default)]
     sort: String,
     #[serde(default)]
-    page: Option<i64>,
+    page: String,
 }
 
 impl ListQuery {
@@ -155,7 +155,7 @@ pub async fn list(
     let lang = u.lang;
     let filter = q.filter();
     let sort = Sort::parse(&q.sort).unwrap_or_default();
-    let page = q.page.unwrap_or(1).max(1);
+    let page = q.page.trim().parse::<i64>().unwrap_or(1).max(1);
     let total = customers::count(&s.db, &u.principal, &filter)
         .await
         .page(lang)?;

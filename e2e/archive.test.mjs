@@ -34,6 +34,7 @@ function kehu(args, input) {
 before(async () => {
   kehu(['migrate']);
   kehu(['user', 'add', LOGIN, '--role', 'agent', '--team', '销售一部', '--password-stdin'], `${PASSWORD}\n`);
+  kehu(['user', 'add', 'e2e-admin', '--role', 'admin', '--password-stdin'], `${PASSWORD}\n`);
   server = spawn(bin, ['serve', '--bind', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   base = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('kehu did not start within 60 s')), 60_000);
@@ -57,9 +58,9 @@ after(async () => {
   server?.kill();
 });
 
-async function login(page, password = PASSWORD) {
+async function login(page, password = PASSWORD, who = LOGIN) {
   await page.goto(`${base}/login`);
-  await page.fill('#login-form input[name=login]', LOGIN);
+  await page.fill('#login-form input[name=login]', who);
   await page.fill('#login-form input[name=password]', password);
   await page.click('#login-form button[type=submit]');
 }
@@ -141,5 +142,37 @@ test('pages fit a 390-px-wide phone screen', async () => {
   await noOverflow(page, 'customer-390');
   await page.goto(`${base}/customers/new`);
   await noOverflow(page, 'customer-form-390');
+  await context.close();
+});
+
+test('an organisation gets contacts with their buying role', async () => {
+  const page = await browser.newPage();
+  await login(page);
+  await page.goto(`${base}/customers/new`);
+  await page.selectOption('#customer-form select[name=kind]', 'organization');
+  await page.fill('#customer-form input[name=name]', '杭州恒达贸易有限公司');
+  await page.click('#customer-form button[type=submit]');
+  await page.waitForURL(/\/customers\/[0-9a-f-]{36}$/);
+  await page.click('#contacts summary');
+  await page.fill('#contact-form input[name=name]', '李总');
+  await page.selectOption('#contact-form select[name=role]', 'decision_maker');
+  await page.fill('#contact-form input[name=mobile]', '139 1234 5678');
+  await page.click('#contact-form button[type=submit]');
+  const row = page.locator('tr.contact-row', { hasText: '李总' });
+  assert.equal(await row.count(), 1);
+  assert.match(await row.textContent(), /关键人/);
+  assert.match(await row.textContent(), /13912345678/);
+  await page.close();
+});
+
+test('admin pages fit a phone screen too', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await login(page, PASSWORD, 'e2e-admin');
+  for (const path of ['/admin/users', '/admin/fields', '/admin/recycle-bin', '/admin/audit', '/account']) {
+    const r = await page.goto(`${base}${path}`);
+    assert.equal(r.status(), 200, path);
+    await noOverflow(page, `admin${path.replaceAll('/', '-')}-390`);
+  }
   await context.close();
 });

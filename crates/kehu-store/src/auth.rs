@@ -632,6 +632,25 @@ pub async fn login(db: &Db, login: &str, password: &str, ip: &str) -> Result<(Us
         .parse()
         .map_err(Error::Other)?;
     let s = insert_session(&mut tx, &id).await?;
+    audit::record(
+        &mut tx,
+        &Actor {
+            user_id: Some(id.clone()),
+            login: login.clone(),
+        },
+        Entry {
+            action: "login",
+            entity: "user",
+            entity_id: id.as_str(),
+            customer_id: None,
+            changes: vec![audit::Change {
+                field: "ip".into(),
+                old: serde_json::Value::Null,
+                new: json!(ip),
+            }],
+        },
+    )
+    .await?;
     // Old attempts are of no further use.
     tx.execute(
         Query::new("DELETE FROM login_attempts WHERE at < $1").bind(now.millis() - 86_400_000),

@@ -53,6 +53,7 @@ async fn session(app: &TestApp, who: &str) -> String {
 both!(login_sets_a_safe_session_cookie, |kind| async move {
     let app = TestApp::spawn(kind).await;
     app.user("li", "agent", "").await;
+    let (_, admin) = app.user("admin", "admin", "").await;
     let r = login(&app, "li", PASSWORD).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()[LOCATION], "/customers");
@@ -69,6 +70,19 @@ both!(login_sets_a_safe_session_cookie, |kind| async move {
         .unwrap();
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers()["cache-control"], "no-store");
+    let logins = expect(
+        app.get(&admin, "/api/v1/audit?action=login")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(
+        logins[0]["actor_login"], "li",
+        "logins are in the audit log"
+    );
+    assert_eq!(logins[0]["changes"][0]["new"], "127.0.0.1");
     // Without a session the page sends you to log in.
     let anon = app.http.get(app.url("/customers")).send().await.unwrap();
     assert_eq!(anon.status(), 303);

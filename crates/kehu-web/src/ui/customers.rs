@@ -635,17 +635,26 @@ fn change_row(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the customer page shows besides the record: a revealed number, and
+/// the contact or interaction form as posted when it had errors.
+#[derive(Default)]
+struct PageState {
+    revealed: Option<String>,
+    contact: (Posted, Errors),
+    interaction: (Posted, Errors),
+}
+
 async fn show_page(
     s: &AppState,
     u: &WebUser,
     id: &CustomerId,
-    revealed: Option<String>,
-    contact_values: Posted,
-    contact_errors: Errors,
-    interaction_values: Posted,
-    interaction_errors: Errors,
+    state: PageState,
 ) -> Result<ShowPage, PageError> {
+    let PageState {
+        revealed,
+        contact: (contact_values, contact_errors),
+        interaction: (interaction_values, interaction_errors),
+    } = state;
     let lang = u.lang;
     let c = customers::get(&s.db, &u.principal, id).await.page(lang)?;
     let chrome = Chrome::new(u, "customers", s.config.timezone);
@@ -814,19 +823,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id: CustomerId = parse_id(&id, u.lang)?;
-    Ok(render(
-        &show_page(
-            &s,
-            &u,
-            &id,
-            None,
-            Posted::default(),
-            Errors::default(),
-            Posted::default(),
-            Errors::default(),
-        )
-        .await?,
-    ))
+    Ok(render(&show_page(&s, &u, &id, PageState::default()).await?))
 }
 
 pub async fn reveal(
@@ -843,11 +840,10 @@ pub async fn reveal(
             &s,
             &u,
             &id,
-            full,
-            Posted::default(),
-            Errors::default(),
-            Posted::default(),
-            Errors::default(),
+            PageState {
+                revealed: full,
+                ..Default::default()
+            },
         )
         .await?,
     ))
@@ -887,11 +883,10 @@ pub async fn add_interaction(
                     &s,
                     &u,
                     &id,
-                    None,
-                    Posted::default(),
-                    Errors::default(),
-                    p,
-                    errors,
+                    PageState {
+                        interaction: (p, errors),
+                        ..Default::default()
+                    },
                 )
                 .await?,
             );
@@ -936,11 +931,10 @@ pub async fn add_contact(
                     &s,
                     &u,
                     &id,
-                    None,
-                    p,
-                    errors,
-                    Posted::default(),
-                    Errors::default(),
+                    PageState {
+                        contact: (p, errors),
+                        ..Default::default()
+                    },
                 )
                 .await?,
             );

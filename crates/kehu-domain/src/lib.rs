@@ -4,6 +4,7 @@
 //! the edge; code further in can rely on them being valid. Nothing here does
 //! I/O, so every rule is testable without a database.
 
+pub mod business_time;
 pub mod code_enum;
 pub mod custom_field;
 pub mod customer;

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod auth;
 pub mod bulk;
+pub mod calendar;
 pub mod contacts;
 pub mod customers;
 pub mod db;

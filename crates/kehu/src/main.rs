@@ -63,6 +63,21 @@ enum Command {
     },
     /// Write a consistent copy of a live SQLite database to PATH.
     Backup { path: std::path::PathBuf },
+    /// The holiday calendar used for service-level times.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Load official holidays and make-up working days from a CSV file with
+    /// columns `date,kind` (kind: holiday/休 or workday/班; UTF-8 or GBK).
+    /// Each year in the file replaces that year's calendar.
+    Import { file: std::path::PathBuf },
+    /// List the loaded days.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -113,6 +128,15 @@ fn read_password() -> Result<String> {
         bail!("no password on standard input");
     }
     Ok(p)
+}
+
+/// Text from a file: UTF-8 (with or without BOM), else GB18030 as Chinese
+/// Excel writes it.
+fn decode_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.trim_start_matches('\u{feff}').to_string(),
+        Err(_) => encoding_rs::GB18030.decode(bytes).0.into_owned(),
+    }
 }
 
 async fn open(url: &str) -> Result<Db> {
@@ -286,6 +310,43 @@ async fn main() -> Result<()> {
                 started.elapsed().as_secs_f64()
             );
             demo::print_logins();
+        }
+        Command::Calendar { command } => {
+            let db = open(&cli.database_url).await?;
+            match command {
+                CalendarCommand::Import { file } => {
+                    let bytes = std::fs::read(&file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    let text = decode_text(&bytes);
+                    let days = kehu_domain::business_time::parse_calendar(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                    if days.is_empty() {
+                        bail!("{} holds no dates", file.display());
+                    }
+                    let years = kehu_store::calendar::import(
+                        &db,
+                        &kehu_store::audit::Actor::system("cli"),
+                        &days,
+                    )
+                    .await
+                    .map_err(show_errors)?;
+                    let holidays = days
+                        .iter()
+                        .filter(|d| d.1 == kehu_domain::business_time::DayKind::Holiday)
+                        .count();
+                    let years: Vec<String> = years.iter().map(|y| y.to_string()).collect();
+                    println!(
+                        "loaded {holidays} holidays and {} make-up workdays for {}",
+                        days.len() - holidays,
+                        years.join(", ")
+                    );
+                }
+                CalendarCommand::List => {
+                    for (d, k) in kehu_store::calendar::days(&db).await? {
+                        println!("{d}\t{}", k.code());
+                    }
+                }
+            }
         }
         Command::Backup { path } => {
             if path.exists() {

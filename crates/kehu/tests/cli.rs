@@ -141,3 +141,38 @@ async fn users_tokens_demo_and_backup() {
     copy.close().await;
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn calendar_import_reads_gbk_and_reports_bad_lines() {
+    let dir = temp_dir();
+    let db = dir.join("kehu.db");
+    let (gbk, _, _) =
+        encoding_rs::GBK.encode("日期,类型\n2026-10-01,休\n2026-10-02,休\n2026-09-27,班\n");
+    let file = dir.join("holidays.csv");
+    std::fs::write(&file, &gbk).unwrap();
+    let out = ok(&kehu(
+        &db,
+        &["calendar", "import", file.to_str().unwrap()],
+        "",
+    ));
+    assert!(
+        out.contains("2 holidays and 1 make-up workdays for 2026"),
+        "{out}"
+    );
+    let listed = ok(&kehu(&db, &["calendar", "list"], ""));
+    assert_eq!(
+        listed,
+        "2026-09-27\tworkday\n2026-10-01\tholiday\n2026-10-02\tholiday\n"
+    );
+    std::fs::write(&file, "date,kind\n2026-13-01,休\n2026-10-03,maybe\n").unwrap();
+    let bad = kehu(&db, &["calendar", "import", file.to_str().unwrap()], "");
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("line 2") && err.contains("line 3"), "{err}");
+    assert_eq!(
+        ok(&kehu(&db, &["calendar", "list"], "")),
+        listed,
+        "a bad file changes nothing"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

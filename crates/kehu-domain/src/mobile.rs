@@ -10,7 +10,9 @@ pub struct Mobile(String);
 
 impl Mobile {
     pub fn parse(raw: &str) -> Result<Mobile, Problem> {
-        let trimmed = raw.trim();
+        // Chinese input methods often type full-width digits and signs.
+        let half = crate::text::half_width(raw);
+        let trimmed = half.trim();
         let mut digits = String::with_capacity(trimmed.len());
         let mut plus = false;
         for (i, c) in trimmed.chars().enumerate() {
@@ -121,13 +123,29 @@ mod tests {
             "12812345678",
             "23812345678",
             "abc",
-            "138１2345678",
+            "138a2345678",
             "+86 12812345678",
             "+1",
             "138+12345678",
         ] {
             assert_eq!(Mobile::parse(raw), Err(Problem::InvalidMobile), "{raw}");
         }
+    }
+
+    #[test]
+    fn full_width_input_is_accepted() {
+        assert_eq!(
+            Mobile::parse("１３８　１２３４　５６７８")
+                .unwrap()
+                .as_str(),
+            "13812345678"
+        );
+        assert_eq!(
+            Mobile::parse("＋８６－１３８１２３４５６７８")
+                .unwrap()
+                .as_str(),
+            "13812345678"
+        );
     }
 
     #[test]

@@ -2,6 +2,18 @@
 
 use crate::Problem;
 
+/// Turns full-width ASCII (１２３, ＡＢＣ, ＋) and the ideographic space,
+/// as Chinese input methods type them, into their ordinary forms.
+pub fn half_width(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            c => c,
+        })
+        .collect()
+}
+
 /// Trims and checks a required single-line text of at most `max` characters.
 pub fn required(raw: &str, max: usize) -> Result<String, Problem> {
     match optional(raw, max)? {
@@ -81,6 +93,12 @@ mod tests {
         );
         assert_eq!(required("a\u{0}b", 5), Err(Problem::ControlCharacters));
         assert_eq!(multiline("a\r\nb", 5).unwrap().as_deref(), Some("a\nb"));
+    }
+
+    #[test]
+    fn full_width_becomes_half_width() {
+        assert_eq!(half_width("ｚｗ　１２３４＠ＱＱ．ｃｏｍ"), "zw 1234@QQ.com");
+        assert_eq!(half_width("张伟"), "张伟");
     }
 
     #[test]

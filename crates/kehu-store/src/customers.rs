@@ -882,7 +882,7 @@ fn push_conditions(q: &mut Query, by: &Principal, f: &Filter) {
 
 fn search_text(f: &Filter) -> Option<String> {
     f.q.as_deref()
-        .map(|s| s.trim().to_lowercase())
+        .map(|s| kehu_domain::text::half_width(s).trim().to_lowercase())
         .filter(|s| !s.is_empty())
         .map(|s| s.chars().take(100).collect())
 }

@@ -43,6 +43,8 @@ both!(customer_contract, |kind| async move {
         "5678",
         "VIP",
         "欧阳娜娜",
+        "５６７８",
+        "ＯＹＮＮ",
     ] {
         let page = expect(
             app.get(&agent, &format!("/api/v1/customers?q={}", urlencode(q)))

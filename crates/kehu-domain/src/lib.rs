@@ -10,6 +10,7 @@ pub mod custom_field;
 pub mod customer;
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod lang;
 pub mod mobile;
 pub mod name;

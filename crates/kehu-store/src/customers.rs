@@ -90,7 +90,7 @@ impl Customer {
     }
 
     /// The state compared by the audit log.
-    fn snapshot(&self) -> Map<String, Value> {
+    pub(crate) fn snapshot(&self) -> Map<String, Value> {
         let f = &self.fields;
         let mut m = json!({
             "kind": f.kind.code(), "name": f.name, "gender": f.gender.map(|g| g.code()),
@@ -215,7 +215,7 @@ async fn attach(db: &Db, list: &mut [Customer]) -> Result<()> {
     Ok(())
 }
 
-async fn load_tx(tx: &mut Tx, id: &CustomerId) -> Result<Customer> {
+pub(crate) async fn load_tx(tx: &mut Tx, id: &CustomerId) -> Result<Customer> {
     let row: Row = tx
         .fetch_one(Query::new(format!("{SELECT} WHERE c.id = $1")).bind(id))
         .await?;

@@ -15,6 +15,7 @@ pub mod customers;
 pub mod db;
 pub mod error;
 pub mod fields;
+pub mod import;
 pub mod interactions;
 pub mod tags;
 pub mod testing;

@@ -3,6 +3,7 @@
 //! from `--database-url` / `KEHU_DATABASE_URL` (default: SQLite in ./data).
 
 mod demo;
+mod import;
 mod jobs;
 
 use anyhow::{bail, Context, Result};
@@ -63,10 +64,36 @@ enum Command {
     },
     /// Write a consistent copy of a live SQLite database to PATH.
     Backup { path: std::path::PathBuf },
+    /// Import records from a file.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// The holiday calendar used for service-level times.
     Calendar {
         #[command(subcommand)]
         command: CalendarCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Customers from a CSV file (UTF-8 or GBK; headers in Chinese or
+    /// English: 姓名/name, 手机/mobile, 邮箱/email, 公司/company,
+    /// 外部编号/external_id, 标签/tags ...). Rows are matched to existing
+    /// customers by external id, mobile, then e-mail; re-running a file
+    /// creates nothing twice.
+    Customers {
+        file: std::path::PathBuf,
+        /// Login of the user who owns the new customers (default: none, the shared pool).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Check every row and report, but write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write rejected rows with their reasons to this CSV file.
+        #[arg(long)]
+        rejects: Option<std::path::PathBuf>,
     },
 }
 
@@ -310,6 +337,49 @@ async fn main() -> Result<()> {
                 started.elapsed().as_secs_f64()
             );
             demo::print_logins();
+        }
+        Command::Import {
+            command:
+                ImportCommand::Customers {
+                    file,
+                    owner,
+                    dry_run,
+                    rejects,
+                },
+        } => {
+            let db = open(&cli.database_url).await?;
+            let owner = match owner {
+                Some(login) => {
+                    let u = auth::user_by_login(&db, &login)
+                        .await
+                        .map_err(|_| anyhow::anyhow!("no user {login:?}"))?;
+                    kehu_store::import::Owner {
+                        user: Some(u.id),
+                        team: u.team_id,
+                    }
+                }
+                None => kehu_store::import::Owner::default(),
+            };
+            let started = std::time::Instant::now();
+            let r = import::customers(&db, &file, owner, dry_run, rejects.as_deref()).await?;
+            if !r.unknown_columns.is_empty() {
+                eprintln!("columns not imported: {}", r.unknown_columns.join(", "));
+            }
+            let c = r.counts;
+            println!(
+                "{}created {}, updated {}, unchanged {}, rejected {} ({}, {:.1} s)",
+                if dry_run {
+                    "dry run, nothing written: "
+                } else {
+                    ""
+                },
+                c.created,
+                c.updated,
+                c.unchanged,
+                c.rejected,
+                r.encoding,
+                started.elapsed().as_secs_f64()
+            );
         }
         Command::Calendar { command } => {
             let db = open(&cli.database_url).await?;

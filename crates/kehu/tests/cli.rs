@@ -176,3 +176,173 @@ fn calendar_import_reads_gbk_and_reports_bad_lines() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+fn counts(out: &str) -> String {
+    out.lines()
+        .last()
+        .unwrap()
+        .split(" (")
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn import_customers_from_excel_csv_is_idempotent() {
+    let dir = temp_dir();
+    let db = dir.join("kehu.db");
+    ok(&kehu(
+        &db,
+        &[
+            "user",
+            "add",
+            "li",
+            "--role",
+            "agent",
+            "--team",
+            "华南",
+            "--password-stdin",
+        ],
+        "a-long-password\n",
+    ));
+    // GBK, as Chinese Excel saves "CSV (逗号分隔)", with a bad mobile, a missing name and an unknown column.
+    let text = "外部编号,姓名,手机,邮箱,公司,标签,颜色\r\n\
+                C-1,张伟,13812345678,zw@example.com,恒达贸易,VIP；老客户,红\r\n\
+                C-2,欧阳娜娜,+86 139 0000 1111,,,,\r\n\
+                C-3,李四,12345,,,,\r\n\
+                C-4,,13700000000,,,,\r\n\
+                ,王芳,,wf@example.com,,,\r\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(text);
+    let file = dir.join("customers.csv");
+    std::fs::write(&file, &gbk).unwrap();
+    let rejects = dir.join("rejects.csv");
+
+    let dry = ok(&kehu(
+        &db,
+        &["import", "customers", file.to_str().unwrap(), "--dry-run"],
+        "",
+    ));
+    assert!(
+        dry.contains("nothing written: created 3, updated 0, unchanged 0, rejected 2"),
+        "{dry}"
+    );
+    let out = kehu(
+        &db,
+        &[
+            "import",
+            "customers",
+            file.to_str().unwrap(),
+            "--owner",
+            "li",
+            "--rejects",
+            rejects.to_str().unwrap(),
+        ],
+        "",
+    );
+    let text_out = ok(&out);
+    assert_eq!(
+        counts(&text_out),
+        "created 3, updated 0, unchanged 0, rejected 2"
+    );
+    assert!(
+        text_out.contains("GB18030") || text_out.contains("gb18030"),
+        "{text_out}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("颜色"), "unknown columns are named: {err}");
+    let rejected = std::fs::read_to_string(&rejects).unwrap();
+    assert!(
+        rejected.contains("李四") && rejected.contains("mobile"),
+        "{rejected}"
+    );
+    assert!(
+        rejected.contains("C-4") && rejected.contains("name"),
+        "{rejected}"
+    );
+
+    // The same file again: nothing new.
+    let again = ok(&kehu(
+        &db,
+        &["import", "customers", file.to_str().unwrap()],
+        "",
+    ));
+    assert_eq!(
+        counts(&again),
+        "created 0, updated 0, unchanged 3, rejected 2"
+    );
+
+    // A UTF-8 file with BOM and semicolons updates by mobile and adds a tag, cut short mid-row.
+    let update = "\u{feff}name;mobile;city;tags\n张伟;138 1234 5678;广州;回访\n新客户;13600000000;深圳;\n半行;";
+    std::fs::write(&file, update).unwrap();
+    let out = ok(&kehu(
+        &db,
+        &["import", "customers", file.to_str().unwrap()],
+        "",
+    ));
+    assert_eq!(
+        counts(&out),
+        "created 2, updated 1, unchanged 0, rejected 0"
+    );
+    let out = ok(&kehu(
+        &db,
+        &["import", "customers", file.to_str().unwrap()],
+        "",
+    ));
+    assert_eq!(
+        counts(&out),
+        "created 0, updated 0, unchanged 3, rejected 0"
+    );
+
+    let store = Db::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let n = store
+        .conn()
+        .scalar(Query::new("SELECT COUNT(*) FROM customers"))
+        .await
+        .unwrap();
+    assert_eq!(n, 5);
+    let zw: (String, Option<String>, Option<String>, Option<String>) = store
+        .conn()
+        .fetch_one(Query::new(
+            "SELECT name, city, email, external_id FROM customers WHERE mobile = '13812345678'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        zw,
+        (
+            "张伟".into(),
+            Some("广州".into()),
+            Some("zw@example.com".into()),
+            Some("C-1".into())
+        ),
+        "blank cells keep values"
+    );
+    let tags = store
+        .conn()
+        .scalar(Query::new("SELECT COUNT(*) FROM customer_tags ct JOIN customers c ON c.id = ct.customer_id WHERE c.mobile = '13812345678'"))
+        .await
+        .unwrap();
+    assert_eq!(tags, 3, "VIP, 老客户 and 回访");
+    let owned = store.conn().scalar(Query::new("SELECT COUNT(*) FROM customers c JOIN users u ON u.id = c.owner_id WHERE u.login = 'li'")).await.unwrap();
+    assert_eq!(owned, 3);
+    let jobs = store
+        .conn()
+        .scalar(Query::new(
+            "SELECT COUNT(*) FROM import_jobs WHERE finished_at IS NOT NULL",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(jobs, 5);
+    let audited = store
+        .conn()
+        .scalar(Query::new(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'import'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(audited, 6, "every created or updated customer");
+    store.close().await;
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -48,6 +48,7 @@ struct Row {
     team_id: Option<String>,
     team_name: Option<String>,
     custom_fields: String,
+    external_id: Option<String>,
     last_contact_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
@@ -56,7 +57,7 @@ struct Row {
 
 const SELECT: &str = "SELECT c.id, c.kind, c.name, c.gender, c.title, c.mobile, c.email, c.wechat, c.company, c.city, \
      c.address, c.source, c.referred_by, r.name AS referred_by_name, c.birthday, c.grade, c.notes, c.owner_id, \
-     u.name AS owner_name, c.team_id, t.name AS team_name, c.custom_fields, c.last_contact_at, c.created_at, \
+     u.name AS owner_name, c.team_id, t.name AS team_name, c.custom_fields, c.external_id, c.last_contact_at, c.created_at, \
      c.updated_at, c.deleted_at \
      FROM customers c \
      LEFT JOIN users u ON u.id = c.owner_id \
@@ -73,6 +74,8 @@ pub struct Customer {
     pub team_name: Option<String>,
     pub referred_by_name: Option<String>,
     pub custom: Map<String, Value>,
+    /// The customer's id in the system it was imported from.
+    pub external_id: Option<String>,
     pub tags: Vec<Tag>,
     pub consents: BTreeMap<ConsentChannel, ConsentStatus>,
     pub last_contact_at: Option<Timestamp>,
@@ -153,6 +156,7 @@ impl Row {
             team_name: self.team_name,
             referred_by_name: self.referred_by_name,
             custom: serde_json::from_str(&self.custom_fields).unwrap_or_default(),
+            external_id: self.external_id,
             tags: Vec::new(),
             consents: BTreeMap::new(),
             last_contact_at: self.last_contact_at.and_then(Timestamp::from_millis),

@@ -30,6 +30,8 @@ pub fn phone_for(p: &Principal, m: &Option<Mobile>) -> (Option<String>, bool) {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerView {
     pub id: CustomerId,
+    /// The id in the system the customer was imported from (read-only).
+    pub external_id: Option<String>,
     pub kind: CustomerKind,
     pub name: String,
     /// 王先生, 李总: surname with title or gender.
@@ -75,6 +77,7 @@ impl CustomerView {
         });
         CustomerView {
             id: c.id.clone(),
+            external_id: c.external_id.clone(),
             kind: f.kind,
             name: f.name.clone(),
             salutation: salutation(&f.name, gender, f.title.as_deref()),

@@ -696,6 +696,7 @@ async fn show_page(
         c.last_contact_at.map(|t| chrome.time(&t)),
     );
     add(tr("创建时间", "Created"), Some(chrome.time(&c.created_at)));
+    add(tr("外部编号", "External id"), c.external_id.clone());
     add(tr("备注", "Notes"), f.notes.clone());
     let defs = fields::all(&s.db).await.page(lang)?;
     for (k, v) in &c.custom {

@@ -482,6 +482,30 @@ pub(crate) fn field_args(f: &CustomerFields) -> Vec<Arg> {
 /// The columns a customer's own fields are stored in.
 pub(crate) const FIELD_COLUMNS: &str = "kind, name, name_pinyin, name_initials, gender, title, mobile, mobile_last4, email, wechat, company, city, address, source, referred_by, birthday, grade, notes";
 
+/// `UPDATE customers` of a customer's own fields plus `extra` columns.
+pub(crate) fn update_query(id: &CustomerId, f: &CustomerFields, extra: Vec<(&str, Arg)>) -> Query {
+    let mut sets: Vec<String> = FIELD_COLUMNS
+        .split(", ")
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", i + 2))
+        .collect();
+    let n = sets.len() + 2;
+    sets.extend(
+        extra
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| format!("{c} = ${}", n + i)),
+    );
+    let mut q = Query::new(format!(
+        "UPDATE customers SET {} WHERE id = $1",
+        sets.join(", ")
+    ));
+    q.args.push(Arg::from(id));
+    q.args.extend(field_args(f));
+    q.args.extend(extra.into_iter().map(|(_, a)| a));
+    q
+}
+
 /// Creates a customer. `by` is `None` for system imports (no owner unless
 /// the fields name one).
 pub async fn create(db: &Db, by: Option<&Principal>, w: CustomerWrite) -> Result<Customer> {
@@ -555,28 +579,19 @@ pub async fn update(
     )
     .await?;
     let actor = Actor::from(by);
-    let sets: Vec<String> = FIELD_COLUMNS
-        .split(", ")
-        .enumerate()
-        .map(|(i, c)| format!("{c} = ${}", i + 2))
-        .collect();
-    let n = sets.len() + 1;
-    let mut q = Query::new(format!(
-        "UPDATE customers SET {}, owner_id = ${}, team_id = ${}, custom_fields = ${}, updated_at = ${} WHERE id = $1",
-        sets.join(", "),
-        n + 1,
-        n + 2,
-        n + 3,
-        n + 4
-    ));
-    q.args.push(Arg::from(id));
-    q.args.extend(field_args(&w.fields));
-    q.args.extend([
-        owner.as_ref().into(),
-        team.as_ref().into(),
-        serde_json::to_string(&custom).unwrap().into(),
-        Timestamp::now().into(),
-    ]);
+    let q = update_query(
+        id,
+        &w.fields,
+        vec![
+            ("owner_id", owner.as_ref().into()),
+            ("team_id", team.as_ref().into()),
+            (
+                "custom_fields",
+                serde_json::to_string(&custom).unwrap().into(),
+            ),
+            ("updated_at", Timestamp::now().into()),
+        ],
+    );
     tx.execute(q).await?;
     write_relations(&mut tx, &actor, id, &tag_names, &w.consents).await?;
     let after = load_tx(&mut tx, id).await?;

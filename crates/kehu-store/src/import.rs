@@ -244,21 +244,14 @@ async fn apply_row(
             if fields == before.fields && new_ext == current_ext && new_tags.is_empty() {
                 return Ok(Outcome::Unchanged);
             }
-            let sets: Vec<String> = FIELD_COLUMNS
-                .split(", ")
-                .enumerate()
-                .map(|(i, c)| format!("{c} = ${}", i + 2))
-                .collect();
-            let n = sets.len() + 1;
-            let mut q = Query::new(format!(
-                "UPDATE customers SET {}, external_id = ${}, updated_at = ${} WHERE id = $1",
-                sets.join(", "),
-                n + 1,
-                n + 2
-            ));
-            q.args.push(Arg::from(&id));
-            q.args.extend(field_args(&fields));
-            q.args.extend([new_ext.clone().into(), now.into()]);
+            let q = customers::update_query(
+                &id,
+                &fields,
+                vec![
+                    ("external_id", new_ext.clone().into()),
+                    ("updated_at", now.into()),
+                ],
+            );
             tx.execute(q).await?;
             add_tags(tx, actor, &id, &new_tags).await?;
             let after = customers::load_tx(tx, &id).await?;

@@ -4,11 +4,10 @@
 use crate::auth::{CsrfForm, WebUser};
 use crate::state::AppState;
 use crate::ui::form::{Errors, Posted};
-use crate::ui::page::{render, Chrome, PageError, PageResult};
+use crate::ui::page::{invalid, render, Chrome, PageError, PageResult};
 use crate::views::phone_for;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kehu_domain::customer::{
     ConsentChannel, ConsentStatus, ContactInput, ContactRole, CustomerKind, GenderCode, Grade,
@@ -364,10 +363,9 @@ async fn form_errors(
     p: Posted,
     e: FieldErrors,
 ) -> Result<Response, PageError> {
-    let errors = Errors::from(&e, u.lang);
-    let mut r = render(&form_page(s, u, editing, p, errors).await?);
-    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(r)
+    Ok(invalid(
+        &form_page(s, u, editing, p, Errors::from(&e, u.lang)).await?,
+    ))
 }
 
 pub async fn create(
@@ -878,21 +876,11 @@ pub async fn add_interaction(
     match interactions::create(&s.db, &u.principal, &id, &input).await {
         Ok(_) => Ok(Redirect::to(&format!("/customers/{id}#timeline")).into_response()),
         Err(StoreError::Invalid(e)) => {
-            let errors = Errors::from(&e, u.lang);
-            let mut r = render(
-                &show_page(
-                    &s,
-                    &u,
-                    &id,
-                    PageState {
-                        interaction: (p, errors),
-                        ..Default::default()
-                    },
-                )
-                .await?,
-            );
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            let state = PageState {
+                interaction: (p, Errors::from(&e, u.lang)),
+                ..Default::default()
+            };
+            Ok(invalid(&show_page(&s, &u, &id, state).await?))
         }
         Err(e) => Err(PageError::from_store(e, u.lang)),
     }
@@ -926,21 +914,11 @@ pub async fn add_contact(
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/customers/{id}#contacts")).into_response()),
         Err(StoreError::Invalid(e)) => {
-            let errors = Errors::from(&e, u.lang);
-            let mut r = render(
-                &show_page(
-                    &s,
-                    &u,
-                    &id,
-                    PageState {
-                        contact: (p, errors),
-                        ..Default::default()
-                    },
-                )
-                .await?,
-            );
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            let state = PageState {
+                contact: (p, Errors::from(&e, u.lang)),
+                ..Default::default()
+            };
+            Ok(invalid(&show_page(&s, &u, &id, state).await?))
         }
         Err(e) => Err(PageError::from_store(e, u.lang)),
     }
@@ -1035,12 +1013,13 @@ pub async fn update_contact(
         Ok(c) => {
             Ok(Redirect::to(&format!("/customers/{}#contacts", c.customer_id)).into_response())
         }
-        Err(StoreError::Invalid(e)) => {
-            let errors = Errors::from(&e, u.lang);
-            let mut r = render(&contact_page(&s, &u, &current, p, errors));
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
-        }
+        Err(StoreError::Invalid(e)) => Ok(invalid(&contact_page(
+            &s,
+            &u,
+            &current,
+            p,
+            Errors::from(&e, u.lang),
+        ))),
         Err(e) => Err(PageError::from_store(e, u.lang)),
     }
 }

@@ -60,6 +60,13 @@ pub fn render<T: Template>(t: &T) -> Response {
     }
 }
 
+/// Renders a form page shown again because its input was refused (422).
+pub fn invalid<T: Template>(t: &T) -> Response {
+    let mut r = render(t);
+    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    r
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {

@@ -1,7 +1,9 @@
 //! `kehu import customers FILE`: reads a CSV file as Excel writes it (UTF-8
 //! with or without BOM, or GBK/GB18030; comma, semicolon, tab or `|`
-//! separated), streaming, in batches of 500 rows, and reports what became of
-//! every row. Rejected rows can be written to a file with their reasons.
+//! separated), streaming, or the first sheet of an Excel workbook (.xlsx,
+//! .xlsm, .xls, .ods), and writes it in batches of 500 rows, reporting what
+//! became of every row. Rejected rows can be written to a file with their
+//! reasons.
 
 use anyhow::{bail, Context, Result};
 use kehu_domain::import::{map_headers, ImportedRow};
@@ -57,18 +59,22 @@ fn sniff_delimiter(first_line: &str) -> u8 {
 
 pub struct Report {
     pub counts: Counts,
-    pub encoding: &'static str,
+    /// The text encoding of a CSV file, or "workbook".
+    pub format: &'static str,
     pub unknown_columns: Vec<String>,
 }
 
-/// Imports customers from a CSV file.
-pub async fn customers(
-    db: &Db,
-    path: &Path,
-    owner: Owner,
-    dry_run: bool,
-    rejects: Option<&Path>,
-) -> Result<Report> {
+/// Numbered data rows of a file (line or sheet row, cells as text).
+type Rows = Box<dyn Iterator<Item = Result<(u64, Vec<String>)>>>;
+
+/// A file opened for reading: its headers, its rows, and how it was read.
+struct Source {
+    headers: Vec<String>,
+    rows: Rows,
+    format: &'static str,
+}
+
+fn open_csv(path: &Path) -> Result<Source> {
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut sample = vec![0u8; 64 * 1024];
     let n = read_up_to(&mut file, &mut sample)?;
@@ -93,6 +99,87 @@ pub async fn customers(
         .iter()
         .map(str::to_string)
         .collect();
+    let shown = path.display().to_string();
+    let rows = reader.into_records().map(move |r| {
+        let r = r.with_context(|| format!("{shown}: unreadable CSV"))?;
+        Ok((
+            r.position().map(|p| p.line()).unwrap_or(0),
+            r.iter().map(str::to_string).collect(),
+        ))
+    });
+    Ok(Source {
+        headers,
+        rows: Box::new(rows),
+        format: encoding.name(),
+    })
+}
+
+/// A cell as the text a person sees: whole numbers without ".0" (phone
+/// numbers are often stored as numbers), dates as YYYY-MM-DD.
+fn cell_text(d: &calamine::Data) -> String {
+    use calamine::Data;
+    match d {
+        Data::Empty | Data::Error(_) => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(dt) => match dt.as_datetime() {
+            Some(t) if t.time() == chrono::NaiveTime::MIN => {
+                t.date().format("%Y-%m-%d").to_string()
+            }
+            Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+            None => dt.to_string(),
+        },
+    }
+}
+
+fn open_workbook(path: &Path) -> Result<Source> {
+    use calamine::Reader;
+    let mut wb = calamine::open_workbook_auto(path)
+        .with_context(|| format!("cannot open {} as a workbook", path.display()))?;
+    let range = wb
+        .worksheet_range_at(0)
+        .context("the workbook has no sheet")?
+        .context("reading the first sheet")?;
+    let first_row = range.start().map(|(r, _)| r as u64).unwrap_or(0);
+    // The sheet is in memory already; its text is collected once.
+    let mut all = range
+        .rows()
+        .map(|r| r.iter().map(cell_text).collect::<Vec<String>>())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .enumerate();
+    let headers = all.next().map(|(_, h)| h).unwrap_or_default();
+    let rows = all.map(move |(i, cells)| Ok((first_row + i as u64 + 1, cells)));
+    Ok(Source {
+        headers,
+        rows: Box::new(rows),
+        format: "workbook",
+    })
+}
+
+/// Imports customers from a CSV file or a workbook.
+pub async fn customers(
+    db: &Db,
+    path: &Path,
+    owner: Owner,
+    dry_run: bool,
+    rejects: Option<&Path>,
+) -> Result<Report> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let Source {
+        headers,
+        mut rows,
+        format,
+    } = match ext.as_str() {
+        "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => open_workbook(path)?,
+        _ => open_csv(path)?,
+    };
     let (columns, unknown_columns) = map_headers(&headers);
     if !columns
         .iter()
@@ -124,14 +211,11 @@ pub async fn customers(
     let mut counts = Counts::default();
     let mut batch: Vec<(u64, Vec<String>, ImportedRow)> = Vec::with_capacity(BATCH);
     let mut shown = 0;
-    let mut records = reader.records();
     loop {
-        let next = records.next();
+        let next = rows.next();
         let done = next.is_none();
         if let Some(r) = next {
-            let r = r.with_context(|| format!("{}: unreadable CSV", path.display()))?;
-            let line = r.position().map(|p| p.line()).unwrap_or(0);
-            let cells: Vec<String> = r.iter().map(str::to_string).collect();
+            let (line, cells) = r?;
             if cells.iter().all(|c| c.trim().is_empty()) {
                 continue;
             }
@@ -174,7 +258,7 @@ pub async fn customers(
     import::finish_job(db, &job, counts).await?;
     Ok(Report {
         counts,
-        encoding: encoding.name(),
+        format,
         unknown_columns,
     })
 }

@@ -78,7 +78,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ImportCommand {
-    /// Customers from a CSV file (UTF-8 or GBK; headers in Chinese or
+    /// Customers from a CSV file (UTF-8 or GBK) or an Excel workbook's first
+    /// sheet (.xlsx, .xls, .ods; headers in Chinese or
     /// English: 姓名/name, 手机/mobile, 邮箱/email, 公司/company,
     /// 外部编号/external_id, 标签/tags ...). Rows are matched to existing
     /// customers by external id, mobile, then e-mail; re-running a file
@@ -377,7 +378,7 @@ async fn main() -> Result<()> {
                 c.updated,
                 c.unchanged,
                 c.rejected,
-                r.encoding,
+                r.format,
                 started.elapsed().as_secs_f64()
             );
         }

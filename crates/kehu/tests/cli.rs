@@ -346,3 +346,49 @@ async fn import_customers_from_excel_csv_is_idempotent() {
     store.close().await;
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn import_customers_from_a_workbook() {
+    let dir = temp_dir();
+    let db = dir.join("kehu.db");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/customers.xlsx");
+    let out = ok(&kehu(
+        &db,
+        &["import", "customers", file.to_str().unwrap()],
+        "",
+    ));
+    assert_eq!(
+        counts(&out),
+        "created 2, updated 0, unchanged 0, rejected 1"
+    );
+    let out = ok(&kehu(
+        &db,
+        &["import", "customers", file.to_str().unwrap()],
+        "",
+    ));
+    assert_eq!(
+        counts(&out),
+        "created 0, updated 0, unchanged 2, rejected 1"
+    );
+    let store = Db::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let row: (String, Option<String>, Option<String>, Option<String>) = store
+        .conn()
+        .fetch_one(Query::new(
+            "SELECT name, mobile, birthday, external_id FROM customers WHERE external_id = 'XL-1'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        row,
+        (
+            "诸葛亮".into(),
+            Some("13911112222".into()),
+            Some("1981-07-23".into()),
+            Some("XL-1".into())
+        )
+    );
+    store.close().await;
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -330,19 +330,29 @@ async fn resolve_owner(
 
 async fn check_write(
     tx: &mut Tx,
+    by: Option<&Principal>,
     w: &CustomerWrite,
     self_id: Option<&CustomerId>,
 ) -> Result<(Map<String, Value>, Vec<String>)> {
     let mut e = FieldErrors::new();
     if let Some(r) = &w.fields.referred_by {
-        let exists = tx
-            .scalar(
-                Query::new("SELECT COUNT(*) FROM customers WHERE id = $1 AND deleted_at IS NULL")
-                    .bind(r),
+        // The referrer must be a live customer the writer may see.
+        let found: Option<(Option<String>, Option<String>)> = tx
+            .fetch_optional(
+                Query::new(
+                    "SELECT owner_id, team_id FROM customers WHERE id = $1 AND deleted_at IS NULL",
+                )
+                .bind(r),
             )
-            .await?
-            > 0;
-        if !exists || Some(r) == self_id {
+            .await?;
+        let visible = found.is_some_and(|(owner, team)| {
+            let place = Placement {
+                owner_id: owner.and_then(|o| o.parse().ok()),
+                team_id: team.and_then(|t| t.parse().ok()),
+            };
+            by.is_none_or(|p| p.can_read(&place))
+        });
+        if !visible || Some(r) == self_id {
             e.add("referred_by", Problem::NotFound);
         }
     }
@@ -518,7 +528,7 @@ pub async fn create(db: &Db, by: Option<&Principal>, w: CustomerWrite) -> Result
         .map(Actor::from)
         .unwrap_or_else(|| Actor::system("import"));
     let mut tx = db.begin().await?;
-    let (custom, tag_names) = check_write(&mut tx, &w, None).await?;
+    let (custom, tag_names) = check_write(&mut tx, by, &w, None).await?;
     let (owner, team) = resolve_owner(&mut tx, by, w.fields.owner_id.as_ref(), None).await?;
     let id = CustomerId::new();
     let now = Timestamp::now();
@@ -570,7 +580,7 @@ pub async fn update(
     if !by.can_write(&before.placement()) {
         return Err(Error::Forbidden);
     }
-    let (custom, tag_names) = check_write(&mut tx, &w, Some(id)).await?;
+    let (custom, tag_names) = check_write(&mut tx, Some(by), &w, Some(id)).await?;
     let (owner, team) = resolve_owner(
         &mut tx,
         Some(by),

@@ -375,6 +375,25 @@ both!(roles_and_scope, |kind| async move {
         e["errors"][0]["field"], "owner_id",
         "a manager cannot give a customer to another team"
     );
+    // A customer outside the caller's scope cannot be named as referrer.
+    let e = expect(
+        app.patch(&a1, &path(&c1), json!({"referred_by": cb}))
+            .send()
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(e["errors"][0]["field"], "referred_by");
+    let ok = expect(
+        app.patch(&manager_a, &path(&c1), json!({"referred_by": c2}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(ok["referred_by_name"], "二号");
     let moved = expect(
         app.patch(&admin, &path(&cb), json!({"owner_id": a1_id.to_string()}))
             .send()

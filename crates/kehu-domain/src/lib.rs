@@ -15,6 +15,7 @@ pub mod lang;
 pub mod mobile;
 pub mod name;
 pub mod role;
+pub mod search;
 pub mod text;
 pub mod time;
 

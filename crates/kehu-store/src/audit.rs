@@ -1,7 +1,7 @@
 //! The audit log: who changed what, when, with old and new values. Every
 //! write in the store records its entry in the same transaction.
 
-use crate::db::{Query, Tx};
+use crate::db::{Arg, Query, Tx};
 use crate::{Db, Result};
 use kehu_domain::ids::{new_id, CustomerId, UserId};
 use kehu_domain::role::Principal;
@@ -76,21 +76,37 @@ pub struct Entry<'a> {
 }
 
 pub async fn record(tx: &mut Tx, actor: &Actor, e: Entry<'_>) -> Result<()> {
-    let changes = serde_json::to_string(&e.changes).expect("changes serialise");
-    tx.execute(
-        Query::new(
-            "INSERT INTO audit_log (id, at, actor_id, actor_login, action, entity, entity_id, customer_id, changes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(new_id())
-        .bind(Timestamp::now())
-        .bind(actor.user_id.as_ref())
-        .bind(&actor.login)
-        .bind(e.action)
-        .bind(e.entity)
-        .bind(e.entity_id)
-        .bind(e.customer_id)
-        .bind(changes),
+    record_many(tx, actor, std::iter::once(e)).await
+}
+
+/// Writes many entries with multi-row inserts (imports, bulk changes).
+pub async fn record_many<'a>(
+    tx: &mut Tx,
+    actor: &Actor,
+    entries: impl IntoIterator<Item = Entry<'a>>,
+) -> Result<()> {
+    let now = Timestamp::now();
+    let rows: Vec<[Arg; 9]> = entries
+        .into_iter()
+        .map(|e| {
+            let changes = serde_json::to_string(&e.changes).expect("changes serialise");
+            [
+                new_id().into(),
+                now.into(),
+                actor.user_id.as_ref().into(),
+                Arg::from(&actor.login),
+                e.action.into(),
+                e.entity.into(),
+                e.entity_id.into(),
+                e.customer_id.into(),
+                changes.into(),
+            ]
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO audit_log (id, at, actor_id, actor_login, action, entity, entity_id, customer_id, changes)",
+        "",
+        rows,
     )
     .await?;
     Ok(())

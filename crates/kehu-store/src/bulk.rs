@@ -7,6 +7,7 @@ use crate::db::{Arg, Query};
 use crate::{customers, tags, Db, Result};
 use kehu_domain::customer::{ContactFields, CustomerFields, InteractionKind};
 use kehu_domain::ids::{ContactId, CustomerId, InteractionId, TeamId, UserId};
+use kehu_domain::search;
 use kehu_domain::time::Timestamp;
 use serde_json::json;
 use std::collections::HashMap;
@@ -121,6 +122,18 @@ pub async fn insert(
         }
         ids.push(id);
     }
+    let terms: Vec<_> = batch
+        .iter()
+        .map(|c| {
+            search::terms(
+                &c.fields.name,
+                c.fields.company.as_deref(),
+                c.contacts.iter().map(|ct| ct.name.as_str()),
+            )
+        })
+        .collect();
+    let items: Vec<_> = ids.iter().zip(terms).collect();
+    crate::search::insert(&mut tx, &items).await?;
     audit::record(
         &mut tx,
         actor,

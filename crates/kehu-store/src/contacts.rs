@@ -144,6 +144,7 @@ pub async fn create(
     );
     tx.execute(args(q, &f).bind(&id).bind(customer).bind(now))
         .await?;
+    crate::search::reindex(&mut tx, &[customer]).await?;
     audit::record(
         &mut tx,
         &Actor::from(by),
@@ -179,6 +180,9 @@ pub async fn update(db: &Db, by: &Principal, id: &ContactId, f: ContactFields) -
          preferences = $8, notes = $9, updated_at = $11 WHERE id = $10",
     );
     tx.execute(args(q, &f).bind(id).bind(now)).await?;
+    if f.name != before.fields.name {
+        crate::search::reindex(&mut tx, &[&before.customer_id]).await?;
+    }
     let changes = audit::diff(&snapshot(&before.fields), &snapshot(&f));
     if !changes.is_empty() {
         audit::record(
@@ -211,6 +215,7 @@ pub async fn delete(db: &Db, by: &Principal, id: &ContactId) -> Result<()> {
     let mut tx = db.begin().await?;
     tx.execute(Query::new("DELETE FROM contacts WHERE id = $1").bind(id))
         .await?;
+    crate::search::reindex(&mut tx, &[&before.customer_id]).await?;
     audit::record(
         &mut tx,
         &Actor::from(by),

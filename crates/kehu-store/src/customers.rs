@@ -15,6 +15,7 @@ use kehu_domain::customer::{
 use kehu_domain::ids::{CustomerId, TeamId, UserId};
 use kehu_domain::mobile::Mobile;
 use kehu_domain::role::{PhoneAccess, Placement, Principal, Scope};
+use kehu_domain::search::{self, SearchQuery};
 use kehu_domain::time::Timestamp;
 use kehu_domain::{FieldErrors, Problem};
 use serde::{Deserialize, Serialize};
@@ -181,19 +182,19 @@ struct ConsentRow {
     status: String,
 }
 
-/// Loads tags and consents of these customers with one query each.
-async fn attach(db: &Db, list: &mut [Customer]) -> Result<()> {
-    if list.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<&str> = list.iter().map(|c| c.id.as_str()).collect();
-    let mut q = Query::new("SELECT ct.customer_id, t.id, t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id IN ");
-    q.push_list(ids.iter().copied()).push(" ORDER BY t.name");
-    let tag_rows: Vec<TagRow> = db.conn().fetch_all(q).await?;
-    let mut q =
+/// The two queries that load tags and consents of these customers.
+fn relation_queries(list: &[Customer]) -> (Query, Query) {
+    let ids = || list.iter().map(|c| c.id.as_str());
+    let mut tags = Query::new("SELECT ct.customer_id, t.id, t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id IN ");
+    tags.push_list(ids()).push(" ORDER BY t.name");
+    let mut consents =
         Query::new("SELECT customer_id, channel, status FROM consents WHERE customer_id IN ");
-    q.push_list(ids.iter().copied());
-    let consent_rows: Vec<ConsentRow> = db.conn().fetch_all(q).await?;
+    consents.push_list(ids());
+    (tags, consents)
+}
+
+/// Puts loaded tag and consent rows on their customers.
+fn put_relations(list: &mut [Customer], tag_rows: Vec<TagRow>, consent_rows: Vec<ConsentRow>) {
     let index: HashMap<String, usize> = list
         .iter()
         .enumerate()
@@ -216,33 +217,47 @@ async fn attach(db: &Db, list: &mut [Customer]) -> Result<()> {
             list[i].consents.insert(ch, st);
         }
     }
+}
+
+/// Loads tags and consents of these customers with one query each.
+async fn attach(db: &Db, list: &mut [Customer]) -> Result<()> {
+    if list.is_empty() {
+        return Ok(());
+    }
+    let (tq, cq) = relation_queries(list);
+    let tags = db.conn().fetch_all(tq).await?;
+    let consents = db.conn().fetch_all(cq).await?;
+    put_relations(list, tags, consents);
     Ok(())
 }
 
-pub(crate) async fn load_tx(tx: &mut Tx, id: &CustomerId) -> Result<Customer> {
-    let row: Row = tx
-        .fetch_one(Query::new(format!("{SELECT} WHERE c.id = $1")).bind(id))
-        .await?;
-    let mut c = row.into_customer()?;
-    let tags: Vec<Tag> = tx
-        .fetch_all(Query::new("SELECT t.id, t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = $1 ORDER BY t.name").bind(id))
-        .await?;
-    c.tags = tags;
-    let consents: Vec<ConsentRow> = tx
-        .fetch_all(
-            Query::new("SELECT customer_id, channel, status FROM consents WHERE customer_id = $1")
-                .bind(id),
-        )
-        .await?;
-    for r in consents {
-        if let (Ok(ch), Ok(st)) = (
-            ConsentChannel::parse(&r.channel),
-            ConsentStatus::parse(&r.status),
-        ) {
-            c.consents.insert(ch, st);
-        }
+/// Customers (live or deleted) matching `cond` (SQL after `WHERE`, over the
+/// alias `c`), with tags and consents, read inside a transaction.
+pub(crate) async fn load_where_tx(tx: &mut Tx, cond: Query) -> Result<Vec<Customer>> {
+    let Query { sql, args } = cond;
+    let q = Query {
+        sql: format!("{SELECT} WHERE {sql}"),
+        args,
+    };
+    let rows: Vec<Row> = tx.fetch_all(q).await?;
+    let mut list = rows
+        .into_iter()
+        .map(Row::into_customer)
+        .collect::<Result<Vec<_>>>()?;
+    if !list.is_empty() {
+        let (tq, cq) = relation_queries(&list);
+        let tags = tx.fetch_all(tq).await?;
+        let consents = tx.fetch_all(cq).await?;
+        put_relations(&mut list, tags, consents);
     }
-    Ok(c)
+    Ok(list)
+}
+
+pub(crate) async fn load_tx(tx: &mut Tx, id: &CustomerId) -> Result<Customer> {
+    load_where_tx(tx, Query::new("c.id = $1").bind(id))
+        .await?
+        .pop()
+        .ok_or(Error::NotFound)
 }
 
 async fn load(db: &Db, id: &CustomerId) -> Result<Customer> {
@@ -548,6 +563,7 @@ pub async fn create(db: &Db, by: Option<&Principal>, w: CustomerWrite) -> Result
     q.push_list(args);
     tx.execute(q).await?;
     write_relations(&mut tx, &actor, &id, &tag_names, &w.consents).await?;
+    crate::search::reindex(&mut tx, &[&id]).await?;
     let c = load_tx(&mut tx, &id).await?;
     audit::record(
         &mut tx,
@@ -605,6 +621,10 @@ pub async fn update(
     tx.execute(q).await?;
     write_relations(&mut tx, &actor, id, &tag_names, &w.consents).await?;
     let after = load_tx(&mut tx, id).await?;
+    if (&after.fields.name, &after.fields.company) != (&before.fields.name, &before.fields.company)
+    {
+        crate::search::reindex(&mut tx, &[id]).await?;
+    }
     let changes = audit::diff(&before.snapshot(), &after.snapshot());
     if !changes.is_empty() {
         audit::record(
@@ -688,6 +708,8 @@ pub async fn purge_expired(db: &Db, now: Timestamp) -> Result<u64> {
         )
         .await?;
     let actor = Actor::system("purge");
+    let gone: Vec<&str> = ids.iter().map(|(i,)| i.as_str()).collect();
+    crate::search::remove(&mut tx, &gone).await?;
     for (id,) in &ids {
         tx.execute(
             Query::new("UPDATE customers SET referred_by = NULL WHERE referred_by = $1").bind(id),
@@ -909,59 +931,61 @@ fn push_conditions(q: &mut Query, by: &Principal, f: &Filter) {
     }
 }
 
-fn search_text(f: &Filter) -> Option<String> {
-    f.q.as_deref()
-        .map(|s| kehu_domain::text::half_width(s).trim().to_lowercase())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.chars().take(100).collect())
+fn search_text(f: &Filter) -> Option<SearchQuery> {
+    f.q.as_deref().and_then(SearchQuery::parse)
 }
 
-/// Digits of a phone-like query ("138 1234", "138-1234"), if it is one.
-fn phone_digits(q: &str) -> Option<String> {
-    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-    let phone_like = q.chars().all(|c| c.is_ascii_digit() || " -+".contains(c));
-    (phone_like && digits.len() >= 3).then_some(digits)
-}
-
-fn push_search(q: &mut Query, text: &str) {
-    let contains = format!("%{}%", like_escape(text));
-    q.push(" AND (lower(c.name) LIKE ")
-        .push_arg(&contains)
-        .push(" ESCAPE '\\'");
-    q.push(" OR lower(c.company) LIKE ")
-        .push_arg(&contains)
-        .push(" ESCAPE '\\'");
-    q.push(" OR c.email LIKE ")
-        .push_arg(&contains)
-        .push(" ESCAPE '\\'");
-    if text.chars().all(|c| c.is_ascii_alphanumeric()) {
-        q.push(" OR c.name_pinyin LIKE ")
-            .push_arg(format!("{}%", like_escape(text)))
-            .push(" ESCAPE '\\'");
-        q.push(" OR c.name_initials LIKE ")
-            .push_arg(format!("{}%", like_escape(text)))
-            .push(" ESCAPE '\\'");
+/// `AND col >= prefix AND col < end` (an index range on both databases).
+fn push_prefix(q: &mut Query, col: &str, prefix: &str) {
+    q.push(&format!(" {col} >= ")).push_arg(prefix);
+    if let Some(end) = search::prefix_end(prefix) {
+        q.push(&format!(" AND {col} < ")).push_arg(end);
     }
-    if let Some(d) = phone_digits(text) {
-        if d.len() == 4 {
-            q.push(" OR c.mobile_last4 = ").push_arg(d.clone());
+}
+
+/// Narrows to customers the search finds: a union of index lookups (terms,
+/// pinyin, mobile, e-mail, tag, contacts' mobiles), never a scan.
+fn push_search(q: &mut Query, s: &SearchQuery) {
+    q.push(" AND c.id IN (SELECT customer_id FROM customer_terms WHERE term IN ")
+        .push_list(s.terms.iter())
+        .push(" GROUP BY customer_id HAVING COUNT(*) = ")
+        .push_arg(s.terms.len() as i64);
+    if let Some(p) = &s.pinyin {
+        for col in ["name_pinyin", "name_initials"] {
+            q.push(" UNION SELECT id FROM customers WHERE");
+            push_prefix(q, col, p);
         }
-        q.push(" OR c.mobile LIKE ").push_arg(format!("%{d}%"));
     }
-    q.push(" OR EXISTS (SELECT 1 FROM customer_tags ct JOIN tags tg ON tg.id = ct.tag_id WHERE ct.customer_id = c.id AND lower(tg.name) = ").push_arg(text).push(")");
-    q.push(" OR EXISTS (SELECT 1 FROM contacts ct WHERE ct.customer_id = c.id AND (lower(ct.name) LIKE ").push_arg(&contains).push(" ESCAPE '\\'");
-    if let Some(d) = phone_digits(text) {
-        q.push(" OR ct.mobile LIKE ").push_arg(format!("%{d}%"));
+    if let Some(d) = &s.digits {
+        q.push(" UNION SELECT id FROM customers WHERE");
+        push_prefix(q, "mobile", d);
+        q.push(" UNION SELECT customer_id FROM contacts WHERE");
+        push_prefix(q, "mobile", d);
+        if d.len() == 4 {
+            q.push(" UNION SELECT id FROM customers WHERE mobile_last4 = ")
+                .push_arg(d.as_str());
+        }
     }
-    q.push(")))");
+    if let Some(e) = &s.email {
+        q.push(" UNION SELECT id FROM customers WHERE");
+        push_prefix(q, "email", e);
+    }
+    q.push(" UNION SELECT ct.customer_id FROM customer_tags ct JOIN tags tg ON tg.id = ct.tag_id WHERE lower(tg.name) = ")
+        .push_arg(s.text.as_str())
+        .push(")");
 }
 
-/// How well a row matches the search, best first.
-fn push_rank(q: &mut Query, text: &str) {
+/// How well a row matches the search, best first: exact name, phone, last
+/// four digits or e-mail; then a name that starts with the text or whose
+/// pinyin or initials are the text; then the rest.
+fn push_rank(q: &mut Query, s: &SearchQuery) {
+    let text = s.text.as_str();
     let prefix = format!("{}%", like_escape(text));
     q.push("CASE WHEN lower(c.name) = ").push_arg(text);
-    q.push(" OR c.mobile = ").push_arg(text);
-    q.push(" OR c.mobile_last4 = ").push_arg(text);
+    if let Some(d) = &s.digits {
+        q.push(" OR c.mobile = ").push_arg(d.as_str());
+        q.push(" OR c.mobile_last4 = ").push_arg(d.as_str());
+    }
     q.push(" OR c.email = ").push_arg(text);
     q.push(" THEN 0 WHEN lower(c.name) LIKE ")
         .push_arg(&prefix)

@@ -143,6 +143,47 @@ impl Query {
     }
 }
 
+/// Arguments per multi-row statement. SQLite (through sqlx) binds
+/// arguments in time that grows faster than their number, so its
+/// statements stay small; PostgreSQL gains from fewer round trips.
+const MAX_ARGS_SQLITE: usize = 400;
+const MAX_ARGS_POSTGRES: usize = 8_000;
+
+impl Tx {
+    /// Inserts many rows with multi-row `INSERT`s: `head` is the statement up
+    /// to `VALUES`, `tail` what follows the rows (`ON CONFLICT ...`, or "").
+    /// Rows go in as few statements as the argument limit allows.
+    pub async fn insert_rows<R>(&mut self, head: &str, tail: &str, rows: R) -> Result<u64>
+    where
+        R: IntoIterator,
+        R::Item: IntoIterator<Item = Arg>,
+    {
+        let max_args = match self.backend() {
+            Backend::Sqlite => MAX_ARGS_SQLITE,
+            Backend::Postgres => MAX_ARGS_POSTGRES,
+        };
+        let mut total = 0;
+        let mut q: Option<Query> = None;
+        for row in rows {
+            let cur = q.get_or_insert_with(|| Query::new(format!("{head} VALUES ")));
+            if !cur.args.is_empty() {
+                cur.push(", ");
+            }
+            cur.push_list(row);
+            if cur.args.len() >= max_args {
+                let mut full = q.take().expect("a statement");
+                full.push(tail);
+                total += self.execute(full).await?;
+            }
+        }
+        if let Some(mut last) = q {
+            last.push(tail);
+            total += self.execute(last).await?;
+        }
+        Ok(total)
+    }
+}
+
 /// A row type both drivers can decode.
 pub trait AnyRow:
     for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
@@ -293,6 +334,7 @@ impl Db {
             Db::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await?,
             Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
+        crate::search::rebuild_if_pending(self).await?;
         Ok(())
     }
 

@@ -17,6 +17,7 @@ pub mod error;
 pub mod fields;
 pub mod import;
 pub mod interactions;
+pub mod search;
 pub mod tags;
 pub mod testing;
 pub mod timeline;

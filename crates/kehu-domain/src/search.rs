@@ -1,0 +1,215 @@
+//! What the one search box understands, and the index terms that let a
+//! database answer it without scanning every customer.
+//!
+//! Names, company names and contact names are indexed as overlapping pairs
+//! of characters (bigrams) after folding (full-width to half-width, lower
+//! case in every script, spaces dropped), so any fragment of two characters
+//! or more finds them on SQLite and PostgreSQL alike. A name's first
+//! character is indexed on its own, so one character finds a surname.
+//! Pinyin, phone numbers and e-mail addresses are matched by prefix on
+//! their own indexed columns.
+
+use crate::text::half_width;
+use std::collections::BTreeSet;
+
+/// The most bigrams of a query that are looked up (a longer query still
+/// matches: its first bigrams narrow the candidates enough).
+const MAX_QUERY_GRAMS: usize = 8;
+/// Characters of a query that count.
+const MAX_QUERY_CHARS: usize = 100;
+
+/// Text as it is indexed and searched: half-width, lower case, without
+/// spaces or control characters.
+pub fn fold(s: &str) -> String {
+    half_width(s)
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn bigrams(folded: &str) -> impl Iterator<Item = String> + '_ {
+    let chars: Vec<char> = folded.chars().collect();
+    (0..chars.len().saturating_sub(1))
+        .map(move |i| chars[i..i + 2].iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// The surname term of a name: its first character, marked.
+fn initial(folded: &str) -> Option<String> {
+    folded.chars().next().map(|c| format!("^{c}"))
+}
+
+/// The index terms of a customer: bigrams of the name, the company and the
+/// contacts' names, and the first character of the name.
+pub fn terms<'a>(
+    name: &str,
+    company: Option<&'a str>,
+    contacts: impl IntoIterator<Item = &'a str>,
+) -> BTreeSet<String> {
+    let name = fold(name);
+    let mut out: BTreeSet<String> = bigrams(&name).collect();
+    out.extend(initial(&name));
+    for text in company.into_iter().chain(contacts) {
+        let f = fold(text);
+        out.extend(bigrams(&f));
+        out.extend(initial(&f).filter(|_| f.chars().count() == 1));
+    }
+    out
+}
+
+/// A search box entry, taken apart into what each index can answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// The folded text (for ranking exact and prefix matches).
+    pub text: String,
+    /// Index terms that must all be present (bigrams, or one surname term).
+    pub terms: Vec<String>,
+    /// Lower-case letters and digits: a pinyin (full or initials) prefix.
+    pub pinyin: Option<String>,
+    /// Three or more digits (spaces, `-` and `+` allowed): a mobile prefix,
+    /// or with exactly four, the last four digits.
+    pub digits: Option<String>,
+    /// A prefix of an e-mail address (ASCII with `@` or `.`, or letters).
+    pub email: Option<String>,
+}
+
+impl SearchQuery {
+    pub fn parse(raw: &str) -> Option<SearchQuery> {
+        let text: String = fold(raw).chars().take(MAX_QUERY_CHARS).collect();
+        if text.is_empty() {
+            return None;
+        }
+        let mut terms: Vec<String> = Vec::new();
+        if text.chars().count() == 1 {
+            terms.extend(initial(&text));
+        } else {
+            for g in bigrams(&text) {
+                if !terms.contains(&g) && terms.len() < MAX_QUERY_GRAMS {
+                    terms.push(g);
+                }
+            }
+        }
+        let trimmed = half_width(raw);
+        let trimmed = trimmed.trim();
+        let phone_like = !trimmed.is_empty()
+            && trimmed
+                .chars()
+                .all(|c| c.is_ascii_digit() || " -+".contains(c));
+        let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+        let digits = (phone_like && digits.len() >= 3).then_some(digits);
+        let pinyin = text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            .then(|| text.clone());
+        let email = (text.is_ascii() && text.chars().any(|c| c.is_ascii_alphabetic()))
+            .then(|| text.clone());
+        Some(SearchQuery {
+            text,
+            terms,
+            pinyin,
+            digits,
+            email,
+        })
+    }
+}
+
+/// The smallest string greater than every string starting with `prefix`
+/// (for `col >= prefix AND col < prefix_end(prefix)` on an index). `None`
+/// when no such bound exists.
+pub fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut next = last as u32 + 1;
+        // Skip the surrogate gap.
+        if (0xD800..0xE000).contains(&next) {
+            next = 0xE000;
+        }
+        if let Some(c) = char::from_u32(next) {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn terms_cover_every_fragment_of_two() {
+        let t = terms("欧阳娜娜", Some("杭州 华联"), ["王芳"]);
+        assert_eq!(
+            t,
+            set(&["^欧", "欧阳", "阳娜", "娜娜", "杭州", "州华", "华联", "王芳"])
+        );
+        // Every two-character fragment of the name is a term.
+        let name: Vec<char> = "欧阳娜娜".chars().collect();
+        for w in name.windows(2) {
+            let q = SearchQuery::parse(&w.iter().collect::<String>()).unwrap();
+            assert!(q.terms.iter().all(|g| t.contains(g)), "{w:?}");
+        }
+    }
+
+    #[test]
+    fn case_and_width_fold_in_every_script() {
+        assert_eq!(fold("ÉCOLE Française"), "écolefrançaise");
+        assert_eq!(fold("ＡＢＣ　１２"), "abc12");
+        let t = terms("ÉCOLE", None, []);
+        let q = SearchQuery::parse("école").unwrap();
+        assert!(q.terms.iter().all(|g| t.contains(g)));
+    }
+
+    #[test]
+    fn one_character_is_a_surname() {
+        let q = SearchQuery::parse("张").unwrap();
+        assert_eq!(q.terms, vec!["^张"]);
+        assert!(terms("张伟", None, []).contains("^张"));
+        // A single-character company is findable too, but a company's first
+        // character is not a surname.
+        assert!(terms("李娜", Some("鑫"), []).contains("^鑫"));
+        assert!(!terms("李娜", Some("鑫源"), []).contains("^鑫"));
+    }
+
+    #[test]
+    fn queries_are_taken_apart() {
+        let q = SearchQuery::parse("138 1234").unwrap();
+        assert_eq!(q.digits.as_deref(), Some("1381234"));
+        assert_eq!(q.pinyin.as_deref(), Some("1381234"));
+        let q = SearchQuery::parse("５６７８").unwrap();
+        assert_eq!(q.digits.as_deref(), Some("5678"));
+        let q = SearchQuery::parse("ZW").unwrap();
+        assert_eq!(q.pinyin.as_deref(), Some("zw"));
+        assert_eq!(q.email.as_deref(), Some("zw"));
+        assert_eq!(q.digits, None);
+        let q = SearchQuery::parse("Nana@Example").unwrap();
+        assert_eq!(q.email.as_deref(), Some("nana@example"));
+        assert_eq!(q.pinyin, None);
+        let q = SearchQuery::parse("张伟").unwrap();
+        assert_eq!((q.pinyin, q.email, q.digits), (None, None, None));
+        assert_eq!(SearchQuery::parse("  　"), None);
+        // Repeated bigrams are looked up once; long queries are bounded.
+        assert_eq!(SearchQuery::parse("娜娜娜").unwrap().terms, vec!["娜娜"]);
+        let long = "一二三四五六七八九十甲乙丙丁";
+        assert_eq!(SearchQuery::parse(long).unwrap().terms.len(), 8);
+    }
+
+    #[test]
+    fn prefix_bounds() {
+        assert_eq!(prefix_end("zhang").as_deref(), Some("zhanh"));
+        assert_eq!(prefix_end("ab\u{10FFFF}").as_deref(), Some("ac"));
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_end(""), None);
+        for p in ["zhang", "138", "a@b"] {
+            let end = prefix_end(p).unwrap();
+            let inside = format!("{p}zzz");
+            assert!(p <= inside.as_str() && inside.as_str() < end.as_str());
+        }
+    }
+}

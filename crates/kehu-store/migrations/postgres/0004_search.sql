@@ -1,0 +1,29 @@
+-- An index on deleted_at made SQLite scan every live customer for
+-- "deleted_at IS NULL"; only the recycle bin needs one.
+DROP INDEX customers_deleted;
+CREATE INDEX customers_deleted ON customers(deleted_at) WHERE deleted_at IS NOT NULL;
+
+-- Prefix searches compare bytes, as SQLite does.
+ALTER TABLE customers ALTER COLUMN name_pinyin TYPE TEXT COLLATE "C";
+ALTER TABLE customers ALTER COLUMN name_initials TYPE TEXT COLLATE "C";
+ALTER TABLE customers ALTER COLUMN mobile TYPE TEXT COLLATE "C";
+ALTER TABLE customers ALTER COLUMN email TYPE TEXT COLLATE "C";
+ALTER TABLE contacts ALTER COLUMN mobile TYPE TEXT COLLATE "C";
+
+-- The search index: bigrams of names, company and contact names, and a
+-- name's first character (see kehu_domain::search).
+CREATE TABLE customer_terms (
+    term TEXT COLLATE "C" NOT NULL,
+    customer_id TEXT NOT NULL,
+    PRIMARY KEY (term, customer_id)
+);
+CREATE INDEX customer_terms_customer ON customer_terms(customer_id);
+CREATE INDEX contacts_mobile ON contacts(mobile);
+
+-- Server-wide state kept in the database.
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+-- Customers written before the index existed are indexed at the next start.
+INSERT INTO settings (key, value) VALUES ('search_index', 'rebuild');

@@ -328,15 +328,19 @@ async fn resolve_owner(
     Ok((Some(owner), team))
 }
 
+/// Checks a write of `w` over `before` (none when creating).
 async fn check_write(
     tx: &mut Tx,
     by: Option<&Principal>,
     w: &CustomerWrite,
-    self_id: Option<&CustomerId>,
+    before: Option<&Customer>,
 ) -> Result<(Map<String, Value>, Vec<String>)> {
     let mut e = FieldErrors::new();
-    if let Some(r) = &w.fields.referred_by {
-        // The referrer must be a live customer the writer may see.
+    let self_id = before.map(|b| &b.id);
+    let kept = |r: &CustomerId| before.is_some_and(|b| b.fields.referred_by.as_ref() == Some(r));
+    if let Some(r) = w.fields.referred_by.as_ref().filter(|r| !kept(r)) {
+        // A new referrer must be a live customer the writer may see; one
+        // already there stays, whoever may see it.
         let found: Option<(Option<String>, Option<String>)> = tx
             .fetch_optional(
                 Query::new(
@@ -580,7 +584,7 @@ pub async fn update(
     if !by.can_write(&before.placement()) {
         return Err(Error::Forbidden);
     }
-    let (custom, tag_names) = check_write(&mut tx, Some(by), &w, Some(id)).await?;
+    let (custom, tag_names) = check_write(&mut tx, Some(by), &w, Some(&before)).await?;
     let (owner, team) = resolve_owner(
         &mut tx,
         Some(by),

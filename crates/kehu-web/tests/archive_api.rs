@@ -223,7 +223,7 @@ both!(bad_input_is_a_problem_document, |kind| async move {
             .send()
             .await
             .unwrap(),
-        422,
+        400,
     )
     .await;
     let r = app

@@ -4,6 +4,7 @@
 use crate::db::{Arg, Query, Tx};
 use crate::{Db, Result};
 use kehu_domain::ids::{new_id, CustomerId, UserId};
+use kehu_domain::mobile::mask;
 use kehu_domain::role::Principal;
 use kehu_domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -151,6 +152,25 @@ impl From<Row> for AuditEntry {
             entity_id: r.entity_id,
             customer_id: r.customer_id,
             changes: serde_json::from_str(&r.changes).unwrap_or_default(),
+        }
+    }
+}
+
+/// Fields whose values are phone numbers.
+const PHONE_FIELDS: [&str; 1] = ["mobile"];
+
+impl AuditEntry {
+    /// Masks the phone numbers among the changes, for a role that sees
+    /// numbers masked.
+    pub fn mask_phones(&mut self) {
+        for c in &mut self.changes {
+            if PHONE_FIELDS.contains(&c.field.as_str()) {
+                for v in [&mut c.old, &mut c.new] {
+                    if let Value::String(s) = v {
+                        *s = mask(s);
+                    }
+                }
+            }
         }
     }
 }

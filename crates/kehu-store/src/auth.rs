@@ -427,8 +427,11 @@ pub async fn update_user(db: &Db, by: &Principal, id: &UserId, p: &UserPatch) ->
             new: json!("***"),
         });
     }
-    // Any change of role, team, activity or password ends the user's sessions.
-    if !changes.is_empty() {
+    // A change of role, team, activity or password ends the user's sessions.
+    if changes
+        .iter()
+        .any(|c| ["role", "team", "active", "password"].contains(&c.field.as_str()))
+    {
         end_sessions(&mut tx, id).await?;
     }
     if !after.active {

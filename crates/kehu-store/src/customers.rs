@@ -343,15 +343,19 @@ async fn resolve_owner(
     Ok((Some(owner), team))
 }
 
+/// Checks a write of `w` over `before` (none when creating).
 async fn check_write(
     tx: &mut Tx,
     by: Option<&Principal>,
     w: &CustomerWrite,
-    self_id: Option<&CustomerId>,
+    before: Option<&Customer>,
 ) -> Result<(Map<String, Value>, Vec<String>)> {
     let mut e = FieldErrors::new();
-    if let Some(r) = &w.fields.referred_by {
-        // The referrer must be a live customer the writer may see.
+    let self_id = before.map(|b| &b.id);
+    let kept = |r: &CustomerId| before.is_some_and(|b| b.fields.referred_by.as_ref() == Some(r));
+    if let Some(r) = w.fields.referred_by.as_ref().filter(|r| !kept(r)) {
+        // A new referrer must be a live customer the writer may see; one
+        // already there stays, whoever may see it.
         let found: Option<(Option<String>, Option<String>)> = tx
             .fetch_optional(
                 Query::new(
@@ -596,7 +600,7 @@ pub async fn update(
     if !by.can_write(&before.placement()) {
         return Err(Error::Forbidden);
     }
-    let (custom, tag_names) = check_write(&mut tx, Some(by), &w, Some(id)).await?;
+    let (custom, tag_names) = check_write(&mut tx, Some(by), &w, Some(&before)).await?;
     let (owner, team) = resolve_owner(
         &mut tx,
         Some(by),
@@ -844,7 +848,16 @@ impl Sort {
 
 /// Where a page starts. Cursors are opaque to clients.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-enum Cursor {
+struct Cursor {
+    /// The sort it was made for (its code): under another it means nothing.
+    #[serde(rename = "s")]
+    sort: String,
+    #[serde(rename = "p")]
+    at: Position,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+enum Position {
     /// After this sort value and id (keyset paging).
     #[serde(rename = "k")]
     Key(Value, String),
@@ -853,25 +866,54 @@ enum Cursor {
     Offset(i64),
 }
 
-fn encode_cursor(c: &Cursor) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).unwrap())
+/// Where a page of `sort` starts, read from a cursor.
+enum Start {
+    After(Arg, String),
+    Skip(i64),
 }
 
-fn decode_cursor(s: &str) -> Result<Cursor> {
-    URL_SAFE_NO_PAD
+fn encode_cursor(sort: Sort, at: Position) -> String {
+    let c = Cursor {
+        sort: sort.code().into(),
+        at,
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap())
+}
+
+/// Reads a cursor for a list in `sort` order, `searching` or not. Anything
+/// else than a cursor that list gave is the caller's mistake.
+fn decode_cursor(s: &str, sort: Sort, searching: bool) -> Result<Start> {
+    let bad = |zh: &str, en: &str| {
+        Error::BadQuery(FieldErrors::single(
+            "cursor",
+            Problem::Invalid {
+                zh: zh.into(),
+                en: en.into(),
+            },
+        ))
+    };
+    let invalid = || bad("分页游标无效", "is not a valid cursor");
+    let c: Cursor = URL_SAFE_NO_PAD
         .decode(s.trim())
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| {
-            FieldErrors::single(
-                "cursor",
-                Problem::Invalid {
-                    zh: "分页游标无效".into(),
-                    en: "is not a valid cursor".into(),
-                },
-            )
-            .into()
-        })
+        .ok_or_else(invalid)?;
+    if c.sort != sort.code() {
+        return Err(bad(
+            "分页游标属于另一种排序",
+            "was made for another sort order",
+        ));
+    }
+    let by_name = matches!(sort, Sort::Name | Sort::NameDesc);
+    match (c.at, searching) {
+        (Position::Key(Value::String(v), id), false) if by_name => Ok(Start::After(v.into(), id)),
+        (Position::Key(Value::Number(n), id), false) if !by_name => n
+            .as_i64()
+            .map(|v| Start::After(v.into(), id))
+            .ok_or_else(invalid),
+        (Position::Offset(n), _) if n >= 0 => Ok(Start::Skip(n)),
+        _ => Err(invalid()),
+    }
 }
 
 /// A page of the list.
@@ -1010,11 +1052,11 @@ pub async fn list(
         return Err(Error::Forbidden);
     }
     let limit = limit.clamp(1, 200);
-    let cursor = cursor
-        .filter(|c| !c.trim().is_empty())
-        .map(decode_cursor)
-        .transpose()?;
     let search = search_text(f);
+    let start = cursor
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| decode_cursor(c, sort, search.is_some()))
+        .transpose()?;
     let mut q = Query::new(format!("{SELECT} WHERE"));
     push_conditions(&mut q, by, f);
     let col = sort.column();
@@ -1024,23 +1066,17 @@ pub async fn list(
         (">", "ASC")
     };
     let mut skip = offset.unwrap_or(0).max(0);
-    match &cursor {
-        Some(Cursor::Key(v, id)) if search.is_none() => {
-            let v: Arg = match v {
-                Value::Number(n) => n.as_i64().into(),
-                Value::String(s) => s.as_str().into(),
-                _ => return Err(decode_cursor("!").unwrap_err()),
-            };
+    match start {
+        Some(Start::After(v, id)) => {
             q.push(&format!(" AND ({col} {cmp} "))
                 .push_arg(v.clone())
                 .push(&format!(" OR ({col} = "))
                 .push_arg(v)
                 .push(&format!(" AND c.id {cmp} "))
-                .push_arg(id.as_str())
+                .push_arg(id)
                 .push("))");
         }
-        Some(Cursor::Offset(n)) => skip = *n,
-        Some(_) => return Err(decode_cursor("!").unwrap_err()),
+        Some(Start::Skip(n)) => skip = n,
         None => {}
     }
     q.push(" ORDER BY ");
@@ -1062,16 +1098,19 @@ pub async fn list(
         .collect::<Result<Vec<_>>>()?;
     attach(db, &mut items).await?;
     let next_cursor = match (more, items.last()) {
-        (true, Some(last)) => Some(encode_cursor(&if search.is_some() || offset.is_some() {
-            Cursor::Offset(skip + limit)
-        } else {
-            let v = match sort {
-                Sort::NewestFirst | Sort::OldestFirst => json!(last.created_at.millis()),
-                Sort::Name | Sort::NameDesc => json!(last.fields.pinyin().full),
-                Sort::RecentlyUpdated => json!(last.updated_at.millis()),
-            };
-            Cursor::Key(v, last.id.to_string())
-        })),
+        (true, Some(last)) => Some(encode_cursor(
+            sort,
+            if search.is_some() || offset.is_some() {
+                Position::Offset(skip + limit)
+            } else {
+                let v = match sort {
+                    Sort::NewestFirst | Sort::OldestFirst => json!(last.created_at.millis()),
+                    Sort::Name | Sort::NameDesc => json!(last.fields.pinyin().full),
+                    Sort::RecentlyUpdated => json!(last.updated_at.millis()),
+                };
+                Position::Key(v, last.id.to_string())
+            },
+        )),
         _ => None,
     };
     Ok(Page { items, next_cursor })

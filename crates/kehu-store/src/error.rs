@@ -13,6 +13,10 @@ pub enum Error {
     Forbidden,
     #[error("invalid input: {0}")]
     Invalid(FieldErrors),
+    /// A parameter of the request itself that cannot be used, such as a
+    /// page cursor that is malformed or was made for another order.
+    #[error("bad request: {0}")]
+    BadQuery(FieldErrors),
     #[error("too many attempts; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("wrong login or password")]

@@ -23,6 +23,27 @@ fn random_suffix() -> String {
     format!("{n:016x}")
 }
 
+/// Writes a test once and runs it on SQLite and on PostgreSQL:
+/// `both!(name, |kind| async move { ... })` gives the tests `name::sqlite`
+/// and `name::postgres`. The PostgreSQL one never skips: without a server
+/// it fails. The calling crate needs `tokio` (with its test macro).
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                ($body)($crate::testing::Kind::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                ($body)($crate::testing::Kind::Postgres).await
+            }
+        }
+    };
+}
+
 /// A migrated, empty database of the given kind.
 pub async fn fresh(kind: Kind) -> Result<Db> {
     let db = match kind {

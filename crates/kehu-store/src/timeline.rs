@@ -6,7 +6,7 @@ use crate::audit::{self, AuditEntry};
 use crate::interactions::{self, Interaction};
 use crate::{customers, Db, Result};
 use kehu_domain::ids::CustomerId;
-use kehu_domain::role::Principal;
+use kehu_domain::role::{PhoneAccess, Principal};
 use kehu_domain::time::Timestamp;
 use serde::Serialize;
 
@@ -48,12 +48,18 @@ pub async fn for_customer(
         limit,
     )
     .await?;
+    let masked = by.role.phone_access() != PhoneAccess::Full;
     // An interaction's own audit entry would say the same thing twice.
     items.extend(
         changes
             .into_iter()
             .filter(|a| a.entity != "interaction")
-            .map(Item::Change),
+            .map(|mut a| {
+                if masked {
+                    a.mask_phones();
+                }
+                Item::Change(a)
+            }),
     );
     items.sort_by_key(|i| std::cmp::Reverse(i.at()));
     items.truncate(limit as usize);

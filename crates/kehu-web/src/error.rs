@@ -55,8 +55,12 @@ impl ApiError {
     }
 
     pub fn invalid(errors: FieldErrors) -> Self {
+        Self::with_errors(StatusCode::UNPROCESSABLE_ENTITY, errors)
+    }
+
+    fn with_errors(status: StatusCode, errors: FieldErrors) -> Self {
         ApiError {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
+            status,
             detail: None,
             errors: Some(errors),
             lang: Lang::ZhCn,
@@ -95,6 +99,7 @@ impl From<StoreError> for ApiError {
                 Self::new(StatusCode::FORBIDDEN, "your role does not allow this")
             }
             StoreError::Invalid(fe) => Self::invalid(fe),
+            StoreError::BadQuery(fe) => Self::with_errors(StatusCode::BAD_REQUEST, fe),
             StoreError::BadCredentials => {
                 Self::new(StatusCode::UNAUTHORIZED, "wrong login or password")
             }

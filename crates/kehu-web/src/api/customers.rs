@@ -93,7 +93,7 @@ pub struct CustomerPage {
 
 /// List and search customers in the caller's scope.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams),
-    responses((status = 200, body = CustomerPage), (status = 422, body = ProblemDoc)), security(("bearer" = [])))]
+    responses((status = 200, body = CustomerPage), (status = 400, body = ProblemDoc), (status = 422, body = ProblemDoc)), security(("bearer" = [])))]
 pub async fn list(
     State(s): State<AppState>,
     u: ApiUser,

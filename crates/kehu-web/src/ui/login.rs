@@ -30,9 +30,15 @@ pub struct NextQuery {
     next: String,
 }
 
-/// Only same-site paths are followed after login.
+/// Only same-site paths are followed after login: one `/`, then not a
+/// second `/` or `\`, and no control characters (browsers drop tabs and
+/// newlines, so `/\t/host` would become `//host`). Anything else goes home.
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+    let same_site = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(char::is_control);
+    if same_site {
         next
     } else {
         "/customers"

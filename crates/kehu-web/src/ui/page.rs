@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chrono_tz::Tz;
 use kehu_domain::time::Timestamp;
-use kehu_domain::Lang;
+use kehu_domain::{FieldErrors, Lang};
 use kehu_store::Error as StoreError;
 
 /// The frame of a signed-in page.
@@ -113,19 +113,26 @@ impl PageError {
         }
     }
 
+    fn field_errors(status: StatusCode, fe: &FieldErrors, lang: Lang) -> Self {
+        PageError {
+            detail: fe
+                .views(lang)
+                .into_iter()
+                .map(|v| format!("{}: {}", v.field, v.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            ..Self::new(status, "error.bad_form", lang)
+        }
+    }
+
     pub fn from_store(e: StoreError, lang: Lang) -> Self {
         match e {
             StoreError::NotFound => Self::not_found(lang),
             StoreError::Forbidden => Self::forbidden(lang),
-            StoreError::Invalid(fe) => PageError {
-                detail: fe
-                    .views(lang)
-                    .into_iter()
-                    .map(|v| format!("{}: {}", v.field, v.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "error.bad_form", lang)
-            },
+            StoreError::Invalid(fe) => {
+                Self::field_errors(StatusCode::UNPROCESSABLE_ENTITY, &fe, lang)
+            }
+            StoreError::BadQuery(fe) => Self::field_errors(StatusCode::BAD_REQUEST, &fe, lang),
             other => {
                 tracing::error!(error = %other, "page failed");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "error.internal", lang)

@@ -7,7 +7,8 @@
 //! or more finds them on SQLite and PostgreSQL alike. A name's first
 //! character is indexed on its own, so one character finds a surname.
 //! Pinyin, phone numbers and e-mail addresses are matched by prefix on
-//! their own indexed columns.
+//! their own indexed columns; an e-mail's domain is a term of its own
+//! (`@example.com`), so a company's people are found by their domain.
 
 use crate::text::half_width;
 use std::collections::BTreeSet;
@@ -41,16 +42,26 @@ fn initial(folded: &str) -> Option<String> {
     folded.chars().next().map(|c| format!("^{c}"))
 }
 
+/// The term of an e-mail address's domain.
+fn domain_term(email: &str) -> Option<String> {
+    email
+        .rsplit_once('@')
+        .map(|(_, d)| format!("@{}", fold(d)))
+        .filter(|t| t.len() > 1)
+}
+
 /// The index terms of a customer: bigrams of the name, the company and the
-/// contacts' names, and the first character of the name.
+/// contacts' names, the first character of the name, and the e-mail domain.
 pub fn terms<'a>(
     name: &str,
     company: Option<&'a str>,
+    email: Option<&str>,
     contacts: impl IntoIterator<Item = &'a str>,
 ) -> BTreeSet<String> {
     let name = fold(name);
     let mut out: BTreeSet<String> = bigrams(&name).collect();
     out.extend(initial(&name));
+    out.extend(email.and_then(domain_term));
     for text in company.into_iter().chain(contacts) {
         let f = fold(text);
         out.extend(bigrams(&f));
@@ -73,6 +84,9 @@ pub struct SearchQuery {
     pub digits: Option<String>,
     /// A prefix of an e-mail address (ASCII with `@` or `.`, or letters).
     pub email: Option<String>,
+    /// The domain term of a query that looks like one (`example.com`,
+    /// `@example.com`).
+    pub domain: Option<String>,
 }
 
 impl SearchQuery {
@@ -105,12 +119,16 @@ impl SearchQuery {
             .then(|| text.clone());
         let email = (text.is_ascii() && text.chars().any(|c| c.is_ascii_alphabetic()))
             .then(|| text.clone());
+        let bare = text.strip_prefix('@').unwrap_or(&text);
+        let domain = (text.is_ascii() && bare.contains('.') && !bare.contains('@'))
+            .then(|| format!("@{bare}"));
         Some(SearchQuery {
             text,
             terms,
             pinyin,
             digits,
             email,
+            domain,
         })
     }
 }
@@ -144,10 +162,25 @@ mod tests {
 
     #[test]
     fn terms_cover_every_fragment_of_two() {
-        let t = terms("欧阳娜娜", Some("杭州 华联"), ["王芳"]);
+        let t = terms(
+            "欧阳娜娜",
+            Some("杭州 华联"),
+            Some("nana@Example.COM"),
+            ["王芳"],
+        );
         assert_eq!(
             t,
-            set(&["^欧", "欧阳", "阳娜", "娜娜", "杭州", "州华", "华联", "王芳"])
+            set(&[
+                "^欧",
+                "欧阳",
+                "阳娜",
+                "娜娜",
+                "杭州",
+                "州华",
+                "华联",
+                "王芳",
+                "@example.com"
+            ])
         );
         // Every two-character fragment of the name is a term.
         let name: Vec<char> = "欧阳娜娜".chars().collect();
@@ -161,7 +194,7 @@ mod tests {
     fn case_and_width_fold_in_every_script() {
         assert_eq!(fold("ÉCOLE Française"), "écolefrançaise");
         assert_eq!(fold("ＡＢＣ　１２"), "abc12");
-        let t = terms("ÉCOLE", None, []);
+        let t = terms("ÉCOLE", None, None, []);
         let q = SearchQuery::parse("école").unwrap();
         assert!(q.terms.iter().all(|g| t.contains(g)));
     }
@@ -170,11 +203,11 @@ mod tests {
     fn one_character_is_a_surname() {
         let q = SearchQuery::parse("张").unwrap();
         assert_eq!(q.terms, vec!["^张"]);
-        assert!(terms("张伟", None, []).contains("^张"));
+        assert!(terms("张伟", None, None, []).contains("^张"));
         // A single-character company is findable too, but a company's first
         // character is not a surname.
-        assert!(terms("李娜", Some("鑫"), []).contains("^鑫"));
-        assert!(!terms("李娜", Some("鑫源"), []).contains("^鑫"));
+        assert!(terms("李娜", Some("鑫"), None, []).contains("^鑫"));
+        assert!(!terms("李娜", Some("鑫源"), None, []).contains("^鑫"));
     }
 
     #[test]
@@ -190,7 +223,12 @@ mod tests {
         assert_eq!(q.digits, None);
         let q = SearchQuery::parse("Nana@Example").unwrap();
         assert_eq!(q.email.as_deref(), Some("nana@example"));
-        assert_eq!(q.pinyin, None);
+        assert_eq!((q.pinyin, q.domain), (None, None));
+        for d in ["Example.COM", "@example.com"] {
+            let q = SearchQuery::parse(d).unwrap();
+            assert_eq!(q.domain.as_deref(), Some("@example.com"));
+        }
+        assert_eq!(SearchQuery::parse("a@example.com").unwrap().domain, None);
         let q = SearchQuery::parse("张伟").unwrap();
         assert_eq!((q.pinyin, q.email, q.digits), (None, None, None));
         assert_eq!(SearchQuery::parse("  　"), None);

@@ -128,6 +128,7 @@ pub async fn insert(
             search::terms(
                 &c.fields.name,
                 c.fields.company.as_deref(),
+                c.fields.email.as_deref(),
                 c.contacts.iter().map(|ct| ct.name.as_str()),
             )
         })

@@ -625,8 +625,7 @@ pub async fn update(
     tx.execute(q).await?;
     write_relations(&mut tx, &actor, id, &tag_names, &w.consents).await?;
     let after = load_tx(&mut tx, id).await?;
-    if (&after.fields.name, &after.fields.company) != (&before.fields.name, &before.fields.company)
-    {
+    if crate::search::indexed_text(&after.fields) != crate::search::indexed_text(&before.fields) {
         crate::search::reindex(&mut tx, &[id]).await?;
     }
     let changes = audit::diff(&before.snapshot(), &after.snapshot());
@@ -1011,6 +1010,10 @@ fn push_search(q: &mut Query, s: &SearchQuery) {
     if let Some(e) = &s.email {
         q.push(" UNION SELECT id FROM customers WHERE");
         push_prefix(q, "email", e);
+    }
+    if let Some(d) = &s.domain {
+        q.push(" UNION SELECT customer_id FROM customer_terms WHERE term = ")
+            .push_arg(d.as_str());
     }
     q.push(" UNION SELECT ct.customer_id FROM customer_tags ct JOIN tags tg ON tg.id = ct.tag_id WHERE lower(tg.name) = ")
         .push_arg(s.text.as_str())

@@ -8,6 +8,7 @@
 use crate::audit::{self, Actor, Entry};
 use crate::customers::{self, field_args, Customer, FIELD_COLUMNS};
 use crate::db::{Arg, Query, Tx};
+use crate::search::{indexed_text, IndexedText};
 use crate::tags::{self, Tag};
 use crate::{Db, Result};
 use kehu_domain::customer::{CustomerFields, CustomerInput};
@@ -73,6 +74,8 @@ struct Rec {
     /// The state before this batch; `None` for customers it creates.
     before: Option<Map<String, Value>>,
     external_before: Option<String>,
+    /// What the search index holds of it (name, company, e-mail).
+    indexed: IndexedText,
     tags_added: Vec<String>,
     dirty: bool,
 }
@@ -192,6 +195,7 @@ impl Known {
                     if seen.insert(c.id.clone()) {
                         known.add(Rec {
                             before: Some(c.snapshot()),
+                            indexed: indexed_text(&c.fields),
                             external_before: c.external_id.clone(),
                             customer: c,
                             tags_added: Vec::new(),
@@ -364,6 +368,7 @@ fn plan(known: &mut Known, owner: &Owner, rows: &[ImportedRow], now: Timestamp) 
                         })
                         .collect();
                     known.add(Rec {
+                        indexed: indexed_text(&c.fields),
                         customer: c,
                         before: None,
                         external_before: None,
@@ -469,25 +474,14 @@ async fn write(tx: &mut Tx, actor: &Actor, known: &Known, now: Timestamp) -> Res
             let f = &r.customer.fields;
             (
                 &r.customer.id,
-                search::terms(&f.name, f.company.as_deref(), []),
+                search::terms(&f.name, f.company.as_deref(), f.email.as_deref(), []),
             )
         })
         .collect();
     crate::search::insert(tx, &new_terms).await?;
     let renamed: Vec<&CustomerId> = dirty
         .iter()
-        .filter(|r| {
-            r.before.as_ref().is_some_and(|b| {
-                b.get("name") != Some(&json!(r.customer.fields.name))
-                    || b.get("company")
-                        != r.customer
-                            .fields
-                            .company
-                            .as_ref()
-                            .map(|c| json!(c))
-                            .as_ref()
-            })
-        })
+        .filter(|r| r.before.is_some() && r.indexed != indexed_text(&r.customer.fields))
         .map(|r| &r.customer.id)
         .collect();
     crate::search::reindex(tx, &renamed).await?;

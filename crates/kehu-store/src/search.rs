@@ -1,13 +1,22 @@
 //! The customer search index: the terms of `kehu_domain::search::terms`
-//! for every customer, kept in `customer_terms` in the same transaction as
+//! for every customer (name, company, e-mail domain, contacts' names), kept in `customer_terms` in the same transaction as
 //! the change that alters them, so every server on one database sees the
 //! same index.
 
 use crate::db::{Arg, Query, Tx};
 use crate::{Db, Result};
+use kehu_domain::customer::CustomerFields;
 use kehu_domain::ids::CustomerId;
 use kehu_domain::search;
 use std::collections::{BTreeSet, HashMap};
+
+/// What the index is built from of a customer's own fields (name, company,
+/// e-mail): when it changes, the customer is re-indexed.
+pub(crate) type IndexedText = (String, Option<String>, Option<String>);
+
+pub(crate) fn indexed_text(f: &CustomerFields) -> IndexedText {
+    (f.name.clone(), f.company.clone(), f.email.clone())
+}
 
 /// Customers per batch when the whole index is rebuilt.
 const REBUILD_BATCH: usize = 1000;
@@ -31,9 +40,10 @@ pub(crate) async fn insert(tx: &mut Tx, items: &[(&CustomerId, BTreeSet<String>)
 /// company, contacts), replacing the old ones.
 pub(crate) async fn reindex(tx: &mut Tx, ids: &[&CustomerId]) -> Result<()> {
     for chunk in ids.chunks(REBUILD_BATCH) {
-        let mut q = Query::new("SELECT id, name, company FROM customers WHERE id IN ");
+        let mut q = Query::new("SELECT id, name, company, email FROM customers WHERE id IN ");
         q.push_list(chunk.iter().copied());
-        let customers: Vec<(String, String, Option<String>)> = tx.fetch_all(q).await?;
+        let customers: Vec<(String, String, Option<String>, Option<String>)> =
+            tx.fetch_all(q).await?;
         let mut q = Query::new("SELECT customer_id, name FROM contacts WHERE customer_id IN ");
         q.push_list(chunk.iter().copied());
         let contacts: Vec<(String, String)> = tx.fetch_all(q).await?;
@@ -46,9 +56,9 @@ pub(crate) async fn reindex(tx: &mut Tx, ids: &[&CustomerId]) -> Result<()> {
         tx.execute(q).await?;
         let parsed: Vec<(CustomerId, BTreeSet<String>)> = customers
             .iter()
-            .filter_map(|(id, name, company)| {
+            .filter_map(|(id, name, company, email)| {
                 let contacts = by_customer.get(id.as_str()).cloned().unwrap_or_default();
-                let terms = search::terms(name, company.as_deref(), contacts);
+                let terms = search::terms(name, company.as_deref(), email.as_deref(), contacts);
                 id.parse().ok().map(|id| (id, terms))
             })
             .collect();

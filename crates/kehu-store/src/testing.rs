@@ -46,12 +46,22 @@ macro_rules! both {
 
 /// A migrated, empty database of the given kind.
 pub async fn fresh(kind: Kind) -> Result<Db> {
-    let db = match kind {
+    Ok(fresh_pair(kind).await?.0)
+}
+
+/// Two connection pools on one fresh database, as two kehu servers sharing
+/// it would have (on SQLite, two processes on one file).
+pub async fn fresh_pair(kind: Kind) -> Result<(Db, Db)> {
+    let (db, other) = match kind {
         Kind::Sqlite => {
             let dir = std::env::temp_dir().join("kehu-tests");
             std::fs::create_dir_all(&dir).map_err(|e| crate::Error::Other(e.to_string()))?;
             let path = dir.join(format!("{}.db", random_suffix()));
-            Db::connect_sqlite(SqliteConnectOptions::new().filename(path)).await?
+            let opts = SqliteConnectOptions::new().filename(path);
+            (
+                Db::connect_sqlite(opts.clone()).await?,
+                Db::connect_sqlite(opts).await?,
+            )
         }
         Kind::Postgres => {
             let url = std::env::var("KEHU_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into());
@@ -81,9 +91,13 @@ pub async fn fresh(kind: Kind) -> Result<Db> {
             admin.close().await?;
             let opts =
                 PgConnectOptions::from_str(&url)?.options([("search_path", schema.as_str())]);
-            Db::connect_pg(opts).await?
+            (
+                Db::connect_pg(opts.clone()).await?,
+                Db::connect_pg(opts).await?,
+            )
         }
     };
     db.migrate().await?;
-    Ok(db)
+    other.migrate().await?;
+    Ok((db, other))
 }

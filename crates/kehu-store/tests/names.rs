@@ -1,16 +1,12 @@
 //! Names that must mean one thing, on SQLite and PostgreSQL: a login is
-//! taken once whatever its case, a tag name is one tag, and the text of a
-//! search is matched literally (LIKE wildcards included).
+//! taken once whatever its case, and a tag name is one tag.
 
-use kehu_domain::customer::CustomerInput;
 use kehu_domain::role::Principal;
 use kehu_domain::Problem;
 use kehu_store::audit::{self, Actor};
 use kehu_store::auth::{self, NewUser};
-use kehu_store::customers::{self, CustomerWrite, Filter, Sort};
 use kehu_store::testing::{fresh, Kind};
 use kehu_store::{both, tags, Db, Error};
-use std::collections::BTreeSet;
 
 async fn db(kind: Kind) -> Db {
     fresh(kind)
@@ -92,86 +88,4 @@ both!(ensuring_tags_is_idempotent, |kind| async move {
     .await
     .unwrap();
     assert_eq!(created.len(), 3, "each tag's creation is recorded once");
-});
-
-fn person(name: &str) -> CustomerInput {
-    CustomerInput {
-        kind: "person".into(),
-        name: name.into(),
-        ..Default::default()
-    }
-}
-
-fn write(input: CustomerInput) -> CustomerWrite {
-    CustomerWrite {
-        fields: input.parse().unwrap(),
-        custom: Default::default(),
-        tags: vec![],
-        consents: Default::default(),
-    }
-}
-
-async fn search(db: &Db, p: &Principal, q: &str) -> BTreeSet<String> {
-    let f = Filter {
-        q: Some(q.into()),
-        ..Default::default()
-    };
-    customers::list(db, p, &f, Sort::Name, 200, None, None)
-        .await
-        .unwrap_or_else(|e| panic!("search {q:?}: {e}"))
-        .items
-        .into_iter()
-        .map(|c| c.fields.name)
-        .collect()
-}
-
-fn names(list: &[&str]) -> BTreeSet<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-both!(like_wildcards_are_literal_in_search, |kind| async move {
-    let db = db(kind).await;
-    let p = admin(&db).await;
-    for (name, email) in [
-        ("张伟", "zw@example.com"),
-        ("李娜", "ln@example.com"),
-        ("王芳", "wf@example.com"),
-    ] {
-        customers::create(
-            &db,
-            Some(&p),
-            write(CustomerInput {
-                email: email.into(),
-                company: "华联".into(),
-                ..person(name)
-            }),
-        )
-        .await
-        .unwrap();
-    }
-    for q in ["%", "_", "%%", "__", "%_%", "\\", "\\%"] {
-        assert!(
-            search(&db, &p, q).await.is_empty(),
-            "{q:?} must not match everything"
-        );
-    }
-    // With the characters really there, they are found, and only there.
-    customers::create(&db, Some(&p), write(person("100%满意")))
-        .await
-        .unwrap();
-    customers::create(&db, Some(&p), write(person("a_b 工作室")))
-        .await
-        .unwrap();
-    customers::create(&db, Some(&p), write(person("axb 工作室")))
-        .await
-        .unwrap();
-    assert_eq!(search(&db, &p, "%").await, names(&["100%满意"]));
-    assert_eq!(search(&db, &p, "0%满").await, names(&["100%满意"]));
-    assert_eq!(search(&db, &p, "_").await, names(&["a_b 工作室"]));
-    assert_eq!(search(&db, &p, "a_b").await, names(&["a_b 工作室"]));
-    assert_eq!(
-        search(&db, &p, "工作室").await,
-        names(&["a_b 工作室", "axb 工作室"])
-    );
-    assert_eq!(search(&db, &p, "华联").await.len(), 3);
 });

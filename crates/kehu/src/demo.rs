@@ -386,6 +386,18 @@ fn customer(
     }
 }
 
+/// Generated customers as a file from another system would hold them (no
+/// owner, no history), for benchmarks.
+pub fn sample(seed: u64) -> impl Iterator<Item = NewCustomer> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let now = Timestamp::now();
+    let nobody = [Owner {
+        id: UserId::new(),
+        team: None,
+    }];
+    std::iter::repeat_with(move || customer(&mut rng, now, &nobody, &[]))
+}
+
 /// Whether the demo users are in this database.
 pub async fn present(db: &Db) -> bool {
     auth::user_by_login(db, USERS[1].0).await.is_ok()

@@ -2,6 +2,7 @@
 //! tokens, load demo data, back up. Every subcommand reads the database
 //! from `--database-url` / `KEHU_DATABASE_URL` (default: SQLite in ./data).
 
+mod bench;
 mod demo;
 mod import;
 mod jobs;
@@ -73,6 +74,20 @@ enum Command {
     Calendar {
         #[command(subcommand)]
         command: CalendarCommand,
+    },
+    /// Measure import, search and list speed on generated customers, in the
+    /// database given (use an empty one: it gets N customers).
+    Bench {
+        #[arg(long, default_value_t = 100_000)]
+        customers: usize,
+        /// Queries of each kind.
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+        /// Where the generated CSV file goes.
+        #[arg(long, default_value = "data/bench")]
+        dir: std::path::PathBuf,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
     },
 }
 
@@ -381,6 +396,16 @@ async fn main() -> Result<()> {
                 r.format,
                 started.elapsed().as_secs_f64()
             );
+        }
+        Command::Bench {
+            customers,
+            queries,
+            dir,
+            seed,
+        } => {
+            let db = open(&cli.database_url).await?;
+            println!("kehu bench on {}", redact(&cli.database_url));
+            bench::run(&db, customers, queries, &dir, seed).await?;
         }
         Command::Calendar { command } => {
             let db = open(&cli.database_url).await?;

@@ -1,0 +1,292 @@
+//! `kehu bench`: measures the data-at-scale paths on generated data in the
+//! database it is given: import rows/s from CSV (first run and re-run),
+//! peak memory, search latency by kind of query, and list-page latency
+//! with a filter and a sort. Results are printed as a Markdown table.
+
+use crate::demo;
+use crate::import;
+use anyhow::{Context, Result};
+use kehu_domain::customer::{Grade, Source};
+use kehu_domain::name::pinyin_keys;
+use kehu_domain::role::Principal;
+use kehu_store::auth::{self, NewUser};
+use kehu_store::customers::{self, Filter, Sort};
+use kehu_store::import::Owner;
+use kehu_store::Db;
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::SeedableRng;
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What the generated file holds of one customer, kept for queries.
+struct Sampled {
+    name: String,
+    company: Option<String>,
+    mobile: String,
+    email: Option<String>,
+}
+
+/// Writes `n` generated customers as a UTF-8 CSV file with Chinese headers;
+/// each has a unique external id and mobile.
+fn write_csv(path: &Path, n: usize, seed: u64) -> Result<Vec<Sampled>> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    w.write_record([
+        "外部编号",
+        "姓名",
+        "类型",
+        "手机",
+        "邮箱",
+        "公司",
+        "城市",
+        "标签",
+    ])?;
+    let mut kept = Vec::new();
+    for (i, c) in demo::sample(seed).take(n).enumerate() {
+        let f = &c.fields;
+        let mobile = format!("13{i:09}");
+        // Unique e-mails too: a shared one would (rightly) be rejected.
+        let email = f
+            .email
+            .as_deref()
+            .and_then(|e| e.split_once('@'))
+            .map(|(local, domain)| format!("{local}.{i}@{domain}"));
+        w.write_record([
+            format!("B{i:08}").as_str(),
+            &f.name,
+            f.kind.code(),
+            &mobile,
+            email.as_deref().unwrap_or(""),
+            f.company.as_deref().unwrap_or(""),
+            f.city.as_deref().unwrap_or(""),
+            &c.tags.join(";"),
+        ])?;
+        // Every 97th customer is a query target.
+        if i % 97 == 0 {
+            kept.push(Sampled {
+                name: f.name.clone(),
+                company: f.company.clone(),
+                mobile,
+                email,
+            });
+        }
+    }
+    w.flush()?;
+    Ok(kept)
+}
+
+/// Peak resident memory of this process so far, in KiB (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Runs `f` for each query and returns the latency row of a table.
+async fn timed<F, Fut>(label: &str, queries: &[String], mut f: F) -> Result<String>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<usize>>,
+{
+    let mut times = Vec::with_capacity(queries.len());
+    let mut hits = 0;
+    for q in queries {
+        let t = Instant::now();
+        hits += f(q.clone()).await?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    Ok(format!(
+        "| {label} | {} | {:.2} | {:.2} | {:.2} | {:.1} |",
+        queries.len(),
+        percentile(&times, 0.50),
+        percentile(&times, 0.95),
+        percentile(&times, 0.99),
+        hits as f64 / queries.len().max(1) as f64
+    ))
+}
+
+async fn admin(db: &Db) -> Result<Principal> {
+    let u = match auth::user_by_login(db, "bench").await {
+        Ok(u) => u,
+        Err(_) => auth::create_user(
+            db,
+            None,
+            &NewUser {
+                login: "bench".into(),
+                name: "bench".into(),
+                role: "admin".into(),
+                team: String::new(),
+                password: "bench-password-2026".into(),
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the bench user: {e}"))?,
+    };
+    Ok(u.principal())
+}
+
+/// Search queries of each kind, taken from the generated customers.
+fn query_sets(kept: &[Sampled], per_kind: usize, seed: u64) -> Vec<(&'static str, Vec<String>)> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut pick = |f: &dyn Fn(&Sampled) -> Option<String>| -> Vec<String> {
+        let pool: Vec<String> = kept.iter().filter_map(f).collect();
+        (0..per_kind)
+            .filter_map(|_| pool.choose(&mut rng).cloned())
+            .collect()
+    };
+    let chars = |s: &str, from: usize, n: usize| s.chars().skip(from).take(n).collect::<String>();
+    vec![
+        ("name, 2 characters", pick(&|s| Some(chars(&s.name, 0, 2)))),
+        ("name, full", pick(&|s| Some(s.name.clone()))),
+        (
+            "company, 2 characters",
+            pick(&|s| s.company.as_deref().map(|c| chars(c, 2, 2))),
+        ),
+        ("pinyin, full", pick(&|s| Some(pinyin_keys(&s.name).full))),
+        (
+            "pinyin, initials",
+            pick(&|s| Some(pinyin_keys(&s.name).initials)),
+        ),
+        ("mobile, full", pick(&|s| Some(s.mobile.clone()))),
+        (
+            "mobile, last 4",
+            pick(&|s| Some(s.mobile[s.mobile.len() - 4..].to_string())),
+        ),
+        (
+            "e-mail, prefix",
+            pick(&|s| s.email.as_deref().map(|e| chars(e, 0, 6))),
+        ),
+    ]
+}
+
+pub async fn run(db: &Db, customers: usize, queries: usize, dir: &Path, seed: u64) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let csv_path = dir.join(format!("bench-{customers}.csv"));
+    let t = Instant::now();
+    let kept = write_csv(&csv_path, customers, seed)?;
+    let size = std::fs::metadata(&csv_path)?.len();
+    println!(
+        "generated {customers} customers ({:.1} MB CSV) in {:.1} s",
+        size as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let p = admin(db).await?;
+    let owner = Owner {
+        user: Some(p.user_id.clone()),
+        team: None,
+    };
+    println!();
+    println!("| step | rows | seconds | rows/s | peak RSS (MiB) |");
+    println!("| --- | --- | --- | --- | --- |");
+    for label in ["import CSV (new)", "import CSV (re-run, unchanged)"] {
+        let t = Instant::now();
+        let r = import::customers(db, &csv_path, owner.clone(), false, None).await?;
+        let secs = t.elapsed().as_secs_f64();
+        let c = r.counts;
+        let rows = c.created + c.updated + c.unchanged + c.rejected;
+        println!(
+            "| {label} | {rows} | {secs:.1} | {:.0} | {:.0} |",
+            rows as f64 / secs,
+            peak_rss_kib().unwrap_or(0) as f64 / 1024.0
+        );
+        anyhow::ensure!(c.rejected == 0, "{} rows were rejected", c.rejected);
+    }
+    std::io::stdout().flush()?;
+
+    println!();
+    println!("| query (20 rows, ranked) | n | p50 ms | p95 ms | p99 ms | rows found |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for (label, qs) in query_sets(&kept, queries, seed) {
+        let row = timed(label, &qs, |q| {
+            let p = p.clone();
+            async move {
+                let f = Filter {
+                    q: Some(q),
+                    ..Default::default()
+                };
+                let page = customers::list(db, &p, &f, Sort::NewestFirst, 20, None, None).await?;
+                Ok(page.items.len())
+            }
+        })
+        .await?;
+        println!("{row}");
+    }
+
+    println!();
+    println!("| list page (20 rows) | n | p50 ms | p95 ms | p99 ms | rows found |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    let pages: Vec<String> = (0..queries).map(|i| (i % 50).to_string()).collect();
+    let views: [(&str, Filter, Sort); 4] = [
+        (
+            "newest first, no filter",
+            Filter::default(),
+            Sort::NewestFirst,
+        ),
+        ("by name (pinyin)", Filter::default(), Sort::Name),
+        (
+            "kind = organisation, by name",
+            Filter {
+                kind: Some(kehu_domain::customer::CustomerKind::Organization),
+                ..Default::default()
+            },
+            Sort::Name,
+        ),
+        (
+            "tag = VIP, recently updated",
+            Filter {
+                tag: Some("VIP".into()),
+                ..Default::default()
+            },
+            Sort::RecentlyUpdated,
+        ),
+    ];
+    for (label, filter, sort) in views {
+        let label = format!("{label}, pages 1-50");
+        let row = timed(&label, &pages, |page| {
+            let (p, f) = (p.clone(), filter.clone());
+            async move {
+                let offset = page.parse::<i64>().unwrap_or(0) * 20;
+                let items = customers::list(db, &p, &f, sort, 20, None, Some(offset)).await?;
+                Ok(items.items.len())
+            }
+        })
+        .await?;
+        println!("{row}");
+    }
+    // Filters the list also offers, counted as the UI does for page numbers.
+    let counted = timed(
+        "count, source = referral",
+        &pages[..queries.min(20)],
+        |_| {
+            let p = p.clone();
+            async move {
+                let f = Filter {
+                    source: Some(Source::Referral),
+                    grade: None::<Grade>,
+                    ..Default::default()
+                };
+                Ok(customers::count(db, &p, &f).await? as usize)
+            }
+        },
+    )
+    .await?;
+    println!("{counted}");
+    Ok(())
+}

@@ -1,7 +1,8 @@
 //! `kehu import customers FILE`: reads a CSV file as Excel writes it (UTF-8
 //! with or without BOM, or GBK/GB18030; comma, semicolon, tab or `|`
-//! separated), streaming, or the first sheet of an Excel workbook (.xlsx,
-//! .xlsm, .xls, .ods), and writes it in batches of 500 rows, reporting what
+//! separated) or the first sheet of an Excel workbook (.xlsx and .xlsm
+//! streamed cell by cell; .xls, .xlsb, .ods read whole), on a reader thread,
+//! and writes it in batches of 500 rows with a progress bar, reporting what
 //! became of every row. Rejected rows can be written to a file with their
 //! reasons.
 
@@ -14,6 +15,9 @@ use kehu_store::Db;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
 
 const BATCH: usize = 500;
 
@@ -64,18 +68,71 @@ pub struct Report {
     pub unknown_columns: Vec<String>,
 }
 
-/// Numbered data rows of a file (line or sheet row, cells as text).
-type Rows = Box<dyn Iterator<Item = Result<(u64, Vec<String>)>>>;
+/// A numbered data row (file line or sheet row, cells as text).
+type Row = Result<(u64, Vec<String>)>;
 
-/// A file opened for reading: its headers, its rows, and how it was read.
+/// Rows read ahead of the database by a reader thread, at most this many.
+const READ_AHEAD: usize = 4 * BATCH;
+
+/// A file being read on its own thread: its headers, its rows, how it was
+/// read, and how far the reader has got (bytes of the file, or rows).
 struct Source {
     headers: Vec<String>,
-    rows: Rows,
+    rows: std::sync::mpsc::IntoIter<Row>,
     format: &'static str,
+    /// Length of the file in bytes when progress is in bytes; else `None`.
+    total: Option<u64>,
+    done: Arc<AtomicU64>,
+}
+
+/// Runs `read` on a thread that sends the header row first, then the data
+/// rows, through a bounded channel: the file is parsed while the previous
+/// batch is written, and never held in memory whole.
+fn spawn_reader(
+    format: &'static str,
+    total: Option<u64>,
+    read: impl FnOnce(&SyncSender<Row>, &AtomicU64) -> Result<()> + Send + 'static,
+) -> Result<Source> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Row>(READ_AHEAD);
+    let done = Arc::new(AtomicU64::new(0));
+    let progress = done.clone();
+    std::thread::spawn(move || {
+        if let Err(e) = read(&tx, &progress) {
+            let _ = tx.send(Err(e));
+        }
+    });
+    let mut rows = rx.into_iter();
+    let headers = match rows.next() {
+        Some(Ok((_, h))) => h,
+        Some(Err(e)) => return Err(e),
+        None => Vec::new(),
+    };
+    Ok(Source {
+        headers,
+        rows,
+        format,
+        total,
+        done,
+    })
+}
+
+/// Counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 fn open_csv(path: &Path) -> Result<Source> {
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let total = file.metadata().map(|m| m.len()).ok();
     let mut sample = vec![0u8; 64 * 1024];
     let n = read_up_to(&mut file, &mut sample)?;
     sample.truncate(n);
@@ -83,34 +140,37 @@ fn open_csv(path: &Path) -> Result<Source> {
     let decoded_head = encoding.decode(&sample).0;
     let first_line = decoded_head.lines().next().unwrap_or("");
     let delimiter = sniff_delimiter(first_line);
-    let stream = std::io::Cursor::new(sample).chain(file);
-    let decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
-        .encoding(Some(encoding))
-        .bom_override(true)
-        .build(stream);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(BufReader::new(decoder));
-    let headers: Vec<String> = reader
-        .headers()
-        .context("reading the header line")?
-        .iter()
-        .map(str::to_string)
-        .collect();
     let shown = path.display().to_string();
-    let rows = reader.into_records().map(move |r| {
-        let r = r.with_context(|| format!("{shown}: unreadable CSV"))?;
-        Ok((
-            r.position().map(|p| p.line()).unwrap_or(0),
-            r.iter().map(str::to_string).collect(),
-        ))
-    });
-    Ok(Source {
-        headers,
-        rows: Box::new(rows),
-        format: encoding.name(),
+    spawn_reader(encoding.name(), total, move |tx, progress| {
+        progress.store(sample.len() as u64, Ordering::Relaxed);
+        let file = Counting {
+            inner: file,
+            read: Arc::new(AtomicU64::new(0)),
+        };
+        let counted = file.read.clone();
+        let stream = std::io::Cursor::new(sample).chain(file);
+        let decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
+            .encoding(Some(encoding))
+            .bom_override(true)
+            .build(stream);
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(BufReader::new(decoder));
+        let base = progress.load(Ordering::Relaxed);
+        for r in reader.records() {
+            let r = r.with_context(|| format!("{shown}: unreadable CSV"))?;
+            let line = r.position().map(|p| p.line()).unwrap_or(0);
+            progress.store(base + counted.load(Ordering::Relaxed), Ordering::Relaxed);
+            if tx
+                .send(Ok((line, r.iter().map(str::to_string).collect())))
+                .is_err()
+            {
+                break;
+            }
+        }
+        Ok(())
     })
 }
 
@@ -135,6 +195,76 @@ fn cell_text(d: &calamine::Data) -> String {
     }
 }
 
+/// Collects streamed cells (row by row, left to right) into rows; blank
+/// rows between are skipped, as they carry nothing.
+struct RowBuilder {
+    row: Option<u32>,
+    cells: Vec<String>,
+}
+
+impl RowBuilder {
+    /// Adds a cell; returns the finished previous row when a new one starts.
+    fn push(&mut self, (r, c): (u32, u32), text: String) -> Option<(u64, Vec<String>)> {
+        let finished = match self.row {
+            Some(cur) if cur != r => self.take(),
+            _ => None,
+        };
+        self.row = Some(r);
+        let c = c as usize;
+        if self.cells.len() <= c {
+            self.cells.resize(c + 1, String::new());
+        }
+        self.cells[c] = text;
+        finished
+    }
+
+    fn take(&mut self) -> Option<(u64, Vec<String>)> {
+        let r = self.row.take()?;
+        Some((r as u64 + 1, std::mem::take(&mut self.cells)))
+    }
+}
+
+/// An .xlsx/.xlsm workbook's first sheet, streamed cell by cell.
+fn open_xlsx(path: &Path) -> Result<Source> {
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(path)
+        .with_context(|| format!("cannot open {} as a workbook", path.display()))?;
+    spawn_reader("workbook", None, move |tx, progress| {
+        let sheet = wb
+            .sheet_names()
+            .first()
+            .cloned()
+            .context("the workbook has no sheet")?;
+        let mut cells = wb
+            .worksheet_cells_reader(&sheet)
+            .context("reading the first sheet")?;
+        let mut b = RowBuilder {
+            row: None,
+            cells: Vec::new(),
+        };
+        let emit = |row: (u64, Vec<String>)| {
+            progress.fetch_add(1, Ordering::Relaxed);
+            tx.send(Ok(row)).is_ok()
+        };
+        while let Some(cell) = cells.next_cell().context("reading the first sheet")? {
+            let text = cell_text(&calamine::Data::from(cell.get_value().clone()));
+            if text.is_empty() {
+                continue;
+            }
+            if let Some(row) = b.push(cell.get_position(), text) {
+                if !emit(row) {
+                    return Ok(());
+                }
+            }
+        }
+        if let Some(row) = b.take() {
+            emit(row);
+        }
+        Ok(())
+    })
+}
+
+/// Older formats (.xls, .xlsb, .ods): calamine reads the sheet whole.
 fn open_workbook(path: &Path) -> Result<Source> {
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto(path)
@@ -144,20 +274,30 @@ fn open_workbook(path: &Path) -> Result<Source> {
         .context("the workbook has no sheet")?
         .context("reading the first sheet")?;
     let first_row = range.start().map(|(r, _)| r as u64).unwrap_or(0);
-    // The sheet is in memory already; its text is collected once.
-    let mut all = range
-        .rows()
-        .map(|r| r.iter().map(cell_text).collect::<Vec<String>>())
-        .collect::<Vec<_>>()
-        .into_iter()
-        .enumerate();
-    let headers = all.next().map(|(_, h)| h).unwrap_or_default();
-    let rows = all.map(move |(i, cells)| Ok((first_row + i as u64 + 1, cells)));
-    Ok(Source {
-        headers,
-        rows: Box::new(rows),
-        format: "workbook",
+    spawn_reader("workbook", None, move |tx, progress| {
+        for (i, r) in range.rows().enumerate() {
+            progress.fetch_add(1, Ordering::Relaxed);
+            let cells = r.iter().map(cell_text).collect();
+            if tx.send(Ok((first_row + i as u64 + 1, cells))).is_err() {
+                break;
+            }
+        }
+        Ok(())
     })
+}
+
+/// A progress bar on the terminal (nothing when stderr is not one).
+fn progress_bar(total: Option<u64>) -> indicatif::ProgressBar {
+    let style = match total {
+        Some(_) => "{bar:40} {percent:>3}% {bytes}/{total_bytes} {msg} ({eta})",
+        None => "{spinner} {pos} rows read {msg}",
+    };
+    let bar = match total {
+        Some(t) => indicatif::ProgressBar::new(t),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    bar.set_style(indicatif::ProgressStyle::with_template(style).expect("a valid template"));
+    bar
 }
 
 /// Imports customers from a CSV file or a workbook.
@@ -176,10 +316,14 @@ pub async fn customers(
         headers,
         mut rows,
         format,
+        total,
+        done: read_so_far,
     } = match ext.as_str() {
-        "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => open_workbook(path)?,
+        "xlsx" | "xlsm" => open_xlsx(path)?,
+        "xls" | "xlsb" | "ods" => open_workbook(path)?,
         _ => open_csv(path)?,
     };
+    let bar = progress_bar(total);
     let (columns, unknown_columns) = map_headers(&headers);
     if !columns
         .iter()
@@ -226,8 +370,13 @@ pub async fn customers(
         if batch.len() == BATCH || (done && !batch.is_empty()) {
             let rows: Vec<ImportedRow> = batch.iter().map(|b| b.2.clone()).collect();
             let outcomes = import::apply(db, &actor, &owner, &rows, dry_run).await?;
+            bar.set_position(read_so_far.load(Ordering::Relaxed));
             for ((line, cells, _), o) in batch.drain(..).zip(outcomes) {
                 counts.add(&o);
+                bar.set_message(format!(
+                    "{} new, {} updated, {} unchanged, {} rejected",
+                    counts.created, counts.updated, counts.unchanged, counts.rejected
+                ));
                 if let Outcome::Rejected(e) = &o {
                     let why = e
                         .views(Lang::ZhCn)
@@ -236,7 +385,7 @@ pub async fn customers(
                         .collect::<Vec<_>>()
                         .join("; ");
                     if shown < 20 {
-                        eprintln!("line {line}: {why}");
+                        bar.suspend(|| eprintln!("line {line}: {why}"));
                         shown += 1;
                     }
                     if let Some(w) = rejects_out.as_mut() {
@@ -252,6 +401,7 @@ pub async fn customers(
             break;
         }
     }
+    bar.finish_and_clear();
     if let Some(mut w) = rejects_out {
         w.flush()?;
     }

@@ -4,7 +4,6 @@
 //! with a filter and a sort. Results are printed as a Markdown table.
 
 use crate::demo;
-use crate::import;
 use anyhow::{Context, Result};
 use kehu_domain::customer::{Grade, Source};
 use kehu_domain::name::pinyin_keys;
@@ -197,7 +196,11 @@ pub async fn run(db: &Db, customers: usize, queries: usize, dir: &Path, seed: u6
     println!("| --- | --- | --- | --- | --- |");
     for label in ["import CSV (new)", "import CSV (re-run, unchanged)"] {
         let t = Instant::now();
-        let r = import::customers(db, &csv_path, owner.clone(), false, None).await?;
+        let opts = kehu_import::Options {
+            owner: owner.clone(),
+            ..Default::default()
+        };
+        let r = kehu_import::customers(db, &csv_path, &opts, &mut ()).await?;
         let secs = t.elapsed().as_secs_f64();
         let c = r.counts;
         let rows = c.created + c.updated + c.unchanged + c.rejected;

@@ -377,7 +377,15 @@ async fn main() -> Result<()> {
                 None => kehu_store::import::Owner::default(),
             };
             let started = std::time::Instant::now();
-            let r = import::customers(&db, &file, owner, dry_run, rejects.as_deref()).await?;
+            let opts = kehu_import::Options {
+                owner,
+                dry_run,
+                rejects,
+            };
+            let mut terminal = import::Terminal::new();
+            let r = kehu_import::customers(&db, &file, &opts, &mut terminal).await;
+            terminal.finish();
+            let r = r?;
             if !r.unknown_columns.is_empty() {
                 eprintln!("columns not imported: {}", r.unknown_columns.join(", "));
             }

@@ -212,6 +212,9 @@ macro_rules! bind_args {
 /// executor expression for one backend.
 macro_rules! query_methods {
     ($self:ident, $sqlite:expr, $pg:expr) => {
+        query_methods!($self, $sqlite, $sqlite, $pg);
+    };
+    ($self:ident, $sqlite:expr, $sqlite_write:expr, $pg:expr) => {
         pub async fn fetch_all<T: AnyRow>(&mut $self, q: Query) -> Result<Vec<T>> {
             let Query { sql, args } = q;
             Ok(match $self.backend() {
@@ -245,7 +248,7 @@ macro_rules! query_methods {
         pub async fn execute(&mut $self, q: Query) -> Result<u64> {
             let Query { sql, args } = q;
             Ok(match $self.backend() {
-                Backend::Sqlite => bind_args!(sqlx::query::<Sqlite>(&sql), args).execute($sqlite).await?.rows_affected(),
+                Backend::Sqlite => bind_args!(sqlx::query::<Sqlite>(&sql), args).execute($sqlite_write).await?.rows_affected(),
                 Backend::Postgres => bind_args!(sqlx::query::<Postgres>(&sql), args).execute($pg).await?.rows_affected(),
             })
         }
@@ -385,9 +388,10 @@ impl Db {
     }
 }
 
-/// Single statements outside a transaction, on the (reader) pool. Under WAL a
-/// single-statement write there waits for the writer through the busy
-/// timeout; anything that reads and then writes belongs in a [`Tx`].
+/// Single statements outside a transaction: reads on the reader pool,
+/// writes ([`Conn::execute`]) on SQLite's one writer connection, so they
+/// queue in-process instead of failing with SQLITE_BUSY under load.
+/// Anything that reads and then writes belongs in a [`Tx`].
 pub struct Conn<'a>(&'a Db);
 
 impl Conn<'_> {
@@ -401,6 +405,10 @@ impl Conn<'_> {
         self,
         match self.0 {
             Db::Sqlite { read, .. } => read,
+            _ => unreachable!(),
+        },
+        match self.0 {
+            Db::Sqlite { write, .. } => write,
             _ => unreachable!(),
         },
         match self.0 {

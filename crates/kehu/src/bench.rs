@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use kehu_domain::customer::{Grade, Source};
 use kehu_domain::name::pinyin_keys;
 use kehu_domain::role::Principal;
+use kehu_store::audit::Actor;
 use kehu_store::auth::{self, NewUser};
 use kehu_store::customers::{self, Filter, Sort};
 use kehu_store::import::Owner;
@@ -291,5 +292,81 @@ pub async fn run(db: &Db, customers: usize, queries: usize, dir: &Path, seed: u6
     )
     .await?;
     println!("{counted}");
+
+    println!();
+    println!("| REST API, {CLIENTS} clients over loopback | requests | req/s | p50 ms | p95 ms | p99 ms |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for row in api(db, &p).await? {
+        println!("{row}");
+    }
     Ok(())
+}
+
+/// Concurrent API clients.
+const CLIENTS: usize = 8;
+/// How long each API load runs.
+const LOAD: Duration = Duration::from_secs(10);
+
+/// Serves the API on a loopback port and loads it with [`CLIENTS`] clients:
+/// a 20-row customer list page, then creating customers.
+async fn api(db: &Db, p: &Principal) -> Result<Vec<String>> {
+    let (_, token) = auth::create_token(db, &Actor::from(p), &p.user_id, "bench")
+        .await
+        .map_err(|e| anyhow::anyhow!("creating a token: {e}"))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let state = kehu_web::AppState::new(db.clone(), kehu_web::Config::default());
+    let server = tokio::spawn(kehu_web::serve(listener, state, async {
+        stopped.await.ok();
+    }));
+    let client = reqwest::Client::new();
+    let mut rows = Vec::new();
+    for (label, create) in [
+        ("GET /api/v1/customers?limit=20", false),
+        ("POST /api/v1/customers", true),
+    ] {
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for n in 0..CLIENTS {
+            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut times = Vec::new();
+                let mut i = 0u64;
+                while started.elapsed() < LOAD {
+                    let req = if create {
+                        let body = serde_json::json!({"kind": "person", "name": format!("压测客户{n}-{i}")});
+                        client.post(format!("{base}/api/v1/customers")).json(&body)
+                    } else {
+                        client.get(format!("{base}/api/v1/customers?limit=20"))
+                    };
+                    let t = Instant::now();
+                    let res = req.bearer_auth(&token).send().await?;
+                    let status = res.status();
+                    res.bytes().await?;
+                    anyhow::ensure!(status.is_success(), "{label}: {status}");
+                    times.push(t.elapsed());
+                    i += 1;
+                }
+                anyhow::Ok(times)
+            }));
+        }
+        let mut times = Vec::new();
+        for t in tasks {
+            times.extend(t.await??);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        times.sort();
+        rows.push(format!(
+            "| {label} | {} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            times.len(),
+            times.len() as f64 / secs,
+            percentile(&times, 0.50),
+            percentile(&times, 0.95),
+            percentile(&times, 0.99)
+        ));
+    }
+    stop.send(()).ok();
+    server.await??;
+    Ok(rows)
 }

@@ -29,6 +29,30 @@ pub fn fold(s: &str) -> String {
         .collect()
 }
 
+/// Legal forms that end most company names: as terms they would match half
+/// of all customers and find nobody in particular, so they are not indexed.
+const LEGAL_FORMS: &[&str] = &["股份有限公司", "有限责任公司", "有限公司", "公司"];
+
+/// A folded name without its legal form ("华联商贸有限公司" → "华联商贸").
+fn without_legal_form(folded: &str) -> &str {
+    LEGAL_FORMS
+        .iter()
+        .find_map(|f| folded.strip_suffix(f))
+        .unwrap_or(folded)
+}
+
+/// A query without a legal form or the start of one at its end ("华联有限"
+/// → "华联"), as those characters are not indexed.
+fn query_without_legal_form(folded: &str) -> &str {
+    for (start, _) in folded.char_indices() {
+        let tail = &folded[start..];
+        if LEGAL_FORMS.iter().any(|f| f.starts_with(tail)) {
+            return &folded[..start];
+        }
+    }
+    folded
+}
+
 fn bigrams(folded: &str) -> impl Iterator<Item = String> + '_ {
     let chars: Vec<char> = folded.chars().collect();
     (0..chars.len().saturating_sub(1))
@@ -59,12 +83,12 @@ pub fn terms<'a>(
     contacts: impl IntoIterator<Item = &'a str>,
 ) -> BTreeSet<String> {
     let name = fold(name);
-    let mut out: BTreeSet<String> = bigrams(&name).collect();
+    let mut out: BTreeSet<String> = bigrams(without_legal_form(&name)).collect();
     out.extend(initial(&name));
     out.extend(email.and_then(domain_term));
     for text in company.into_iter().chain(contacts) {
         let f = fold(text);
-        out.extend(bigrams(&f));
+        out.extend(bigrams(without_legal_form(&f)));
         out.extend(initial(&f).filter(|_| f.chars().count() == 1));
     }
     out
@@ -99,7 +123,7 @@ impl SearchQuery {
         if text.chars().count() == 1 {
             terms.extend(initial(&text));
         } else {
-            for g in bigrams(&text) {
+            for g in bigrams(query_without_legal_form(&text)) {
                 if !terms.contains(&g) && terms.len() < MAX_QUERY_GRAMS {
                     terms.push(g);
                 }
@@ -188,6 +212,29 @@ mod tests {
             let q = SearchQuery::parse(&w.iter().collect::<String>()).unwrap();
             assert!(q.terms.iter().all(|g| t.contains(g)), "{w:?}");
         }
+    }
+
+    #[test]
+    fn legal_forms_are_not_terms() {
+        let t = terms("杭州华联商贸有限公司", None, None, []);
+        assert!(!t.contains("公司") && !t.contains("有限") && !t.contains("贸有"));
+        assert!(t.contains("华联") && t.contains("商贸"));
+        assert_eq!(
+            terms("鑫源股份有限公司", None, None, []),
+            terms("鑫源公司", None, None, [])
+        );
+        // A query that runs into the legal form still finds the company.
+        for q in ["华联商贸有限公司", "华联有限", "商贸有", "华联商贸公司"] {
+            let q = SearchQuery::parse(q).unwrap();
+            assert!(
+                !q.terms.is_empty() && q.terms.iter().all(|g| t.contains(g)),
+                "{q:?}"
+            );
+        }
+        // A legal form alone finds nothing by name.
+        assert!(SearchQuery::parse("有限公司").unwrap().terms.is_empty());
+        // Names that merely contain the characters keep them.
+        assert!(terms("公司通", None, None, []).contains("公司"));
     }
 
     #[test]

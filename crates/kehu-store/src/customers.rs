@@ -987,10 +987,15 @@ fn push_prefix(q: &mut Query, col: &str, prefix: &str) {
 /// Narrows to customers the search finds: a union of index lookups (terms,
 /// pinyin, mobile, e-mail, tag, contacts' mobiles), never a scan.
 fn push_search(q: &mut Query, s: &SearchQuery) {
-    q.push(" AND c.id IN (SELECT customer_id FROM customer_terms WHERE term IN ")
-        .push_list(s.terms.iter())
-        .push(" GROUP BY customer_id HAVING COUNT(*) = ")
-        .push_arg(s.terms.len() as i64);
+    // The tag lookup always applies, so the union is never empty.
+    q.push(" AND c.id IN (SELECT ct.customer_id FROM customer_tags ct JOIN tags tg ON tg.id = ct.tag_id WHERE lower(tg.name) = ")
+        .push_arg(s.text.as_str());
+    if !s.terms.is_empty() {
+        q.push(" UNION SELECT customer_id FROM customer_terms WHERE term IN ")
+            .push_list(s.terms.iter())
+            .push(" GROUP BY customer_id HAVING COUNT(*) = ")
+            .push_arg(s.terms.len() as i64);
+    }
     if let Some(p) = &s.pinyin {
         for col in ["name_pinyin", "name_initials"] {
             q.push(" UNION SELECT id FROM customers WHERE");
@@ -1015,9 +1020,7 @@ fn push_search(q: &mut Query, s: &SearchQuery) {
         q.push(" UNION SELECT customer_id FROM customer_terms WHERE term = ")
             .push_arg(d.as_str());
     }
-    q.push(" UNION SELECT ct.customer_id FROM customer_tags ct JOIN tags tg ON tg.id = ct.tag_id WHERE lower(tg.name) = ")
-        .push_arg(s.text.as_str())
-        .push(")");
+    q.push(")");
 }
 
 /// How well a row matches the search, best first: exact name, phone, last

@@ -1129,6 +1129,15 @@ pub async fn count(db: &Db, by: &Principal, f: &Filter) -> Result<i64> {
     db.conn().scalar(q).await
 }
 
+/// How many customers match, counting no further than `cap` (a list page
+/// needs "more than 10,000", not an exact count of a million rows).
+pub async fn count_upto(db: &Db, by: &Principal, f: &Filter, cap: i64) -> Result<i64> {
+    let mut q = Query::new("SELECT COUNT(*) FROM (SELECT 1 FROM customers c WHERE");
+    push_conditions(&mut q, by, f);
+    q.push(" LIMIT ").push_arg(cap).push(") AS matched");
+    db.conn().scalar(q).await
+}
+
 /// Customers referred by this one (the referral chain, one level down).
 pub async fn referrals(
     db: &Db,

@@ -35,6 +35,13 @@ pub async fn all(db: &Db) -> Result<Vec<TagCount>> {
         .await
 }
 
+/// Every tag, by name (for choosing one; [`all`] also counts customers).
+pub async fn names(db: &Db) -> Result<Vec<Tag>> {
+    db.conn()
+        .fetch_all(Query::new("SELECT id, name FROM tags ORDER BY name"))
+        .await
+}
+
 /// Parses a list of tag names: trimmed, at most 30 characters each, no
 /// duplicates, at most 50.
 pub fn parse_names<S: AsRef<str>>(raw: &[S]) -> Result<Vec<String>, FieldErrors> {

@@ -356,3 +356,21 @@ both!(two_servers_see_one_index, |kind| async move {
     assert!(found(&one, &p, "阳娜").await.is_empty());
     assert_eq!(found(&one, &p, "smg").await, names(&["司马光"]));
 });
+
+both!(counting_stops_at_the_cap, |kind| async move {
+    let db = fresh(kind).await.unwrap();
+    let p = user(&db, "admin", "admin").await;
+    archive(&db, &p).await;
+    let all = Filter::default();
+    assert_eq!(customers::count_upto(&db, &p, &all, 3).await.unwrap(), 3);
+    assert_eq!(customers::count_upto(&db, &p, &all, 100).await.unwrap(), 5);
+    let zhang = Filter {
+        q: Some("张伟".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        customers::count_upto(&db, &p, &zhang, 100).await.unwrap(),
+        2
+    );
+    assert_eq!(customers::count(&db, &p, &zhang).await.unwrap(), 2);
+});

@@ -5,7 +5,7 @@
 
 use crate::demo;
 use anyhow::{Context, Result};
-use kehu_domain::customer::{Grade, Source};
+use kehu_domain::customer::Source;
 use kehu_domain::name::pinyin_keys;
 use kehu_domain::role::Principal;
 use kehu_store::audit::Actor;
@@ -234,7 +234,7 @@ pub async fn run(db: &Db, customers: usize, queries: usize, dir: &Path, seed: u6
     }
 
     println!();
-    println!("| list page (20 rows) | n | p50 ms | p95 ms | p99 ms | rows found |");
+    println!("| list page (count up to 10,001, then 20 rows) | n | p50 ms | p95 ms | p99 ms | rows found |");
     println!("| --- | --- | --- | --- | --- | --- |");
     let pages: Vec<String> = (0..queries).map(|i| (i % 50).to_string()).collect();
     let views: [(&str, Filter, Sort); 4] = [
@@ -266,7 +266,10 @@ pub async fn run(db: &Db, customers: usize, queries: usize, dir: &Path, seed: u6
         let row = timed(&label, &pages, |page| {
             let (p, f) = (p.clone(), filter.clone());
             async move {
+                // As the list page does: the capped count for page numbers,
+                // then the page.
                 let offset = page.parse::<i64>().unwrap_or(0) * 20;
+                customers::count_upto(db, &p, &f, 10_001).await?;
                 let items = customers::list(db, &p, &f, sort, 20, None, Some(offset)).await?;
                 Ok(items.items.len())
             }
@@ -274,16 +277,15 @@ pub async fn run(db: &Db, customers: usize, queries: usize, dir: &Path, seed: u6
         .await?;
         println!("{row}");
     }
-    // Filters the list also offers, counted as the UI does for page numbers.
+    // An exact count of a filter over the whole table, for comparison.
     let counted = timed(
-        "count, source = referral",
+        "exact count, source = referral",
         &pages[..queries.min(20)],
         |_| {
             let p = p.clone();
             async move {
                 let f = Filter {
                     source: Some(Source::Referral),
-                    grade: None::<Grade>,
                     ..Default::default()
                 };
                 Ok(customers::count(db, &p, &f).await? as usize)

@@ -25,6 +25,9 @@ use kehu_store::{auth, tags, Error as StoreError};
 use serde::Deserialize;
 
 const PAGE_SIZE: i64 = 25;
+/// Matches counted for page numbers; beyond this the list says "10000+" and
+/// narrowing the search is the way on.
+const COUNT_CAP: i64 = 10_000;
 
 /// A choice in a select.
 pub struct Opt {
@@ -132,7 +135,8 @@ struct ListPage {
     chrome: Chrome,
     q: ListQuery,
     rows: Vec<Row>,
-    total: i64,
+    /// The number of matches, or "10000+" beyond [`COUNT_CAP`].
+    total: String,
     page: i64,
     pages: i64,
     prev: Option<String>,
@@ -155,10 +159,15 @@ pub async fn list(
     let filter = q.filter();
     let sort = Sort::parse(&q.sort).unwrap_or_default();
     let page = q.page.trim().parse::<i64>().unwrap_or(1).max(1);
-    let total = customers::count(&s.db, &u.principal, &filter)
+    let counted = customers::count_upto(&s.db, &u.principal, &filter, COUNT_CAP + 1)
         .await
         .page(lang)?;
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let total = if counted > COUNT_CAP {
+        format!("{COUNT_CAP}+")
+    } else {
+        counted.to_string()
+    };
+    let pages = ((counted.min(COUNT_CAP) + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = page.min(pages);
     let result = customers::list(
         &s.db,
@@ -199,7 +208,7 @@ pub async fn list(
             label: x.name,
         })
         .collect();
-    let tags = tags::all(&s.db)
+    let tags = tags::names(&s.db)
         .await
         .page(lang)?
         .into_iter()

@@ -137,6 +137,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("users.inactive", "已停用", "Deactivated"),
     ("users.add", "添加用户", "Add user"),
     ("users.manager", "直属上级", "Reports to"),
+    ("users.can_export", "允许导出客户列表", "May export customer lists"),
+    ("users.can_export_hint", "仅能导出其权限范围内的客户，手机号按其角色显示；所有者和管理员始终可以导出。", "Only the customers they may see, with phone numbers as their role sees them; owners and admins always may."),
     ("users.new_password", "新密码（至少 10 位）", "New password (10+ characters)"),
     ("users.sessions_end", "修改密码、角色、团队或停用后，该用户的所有登录会话立即失效。", "Changing the password, role or team, or deactivating, ends all of the user's sessions at once."),
     ("fields.label", "显示名称", "Label"),

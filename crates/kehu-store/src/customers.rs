@@ -982,10 +982,24 @@ pub async fn list(
     cursor: Option<&str>,
     offset: Option<i64>,
 ) -> Result<Page> {
+    list_chunk(db, by, f, sort, limit.clamp(1, 200), cursor, offset).await
+}
+
+/// [`list`] with pages of any size, for exports that page through every
+/// match in large chunks.
+pub async fn list_chunk(
+    db: &Db,
+    by: &Principal,
+    f: &Filter,
+    sort: Sort,
+    limit: i64,
+    cursor: Option<&str>,
+    offset: Option<i64>,
+) -> Result<Page> {
     if f.deleted && !by.role.is_admin() {
         return Err(Error::Forbidden);
     }
-    let limit = limit.clamp(1, 200);
+    let limit = limit.max(1);
     let cursor = cursor
         .filter(|c| !c.trim().is_empty())
         .map(decode_cursor)

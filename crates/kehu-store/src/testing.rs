@@ -66,3 +66,40 @@ pub async fn fresh(kind: Kind) -> Result<Db> {
     db.migrate().await?;
     Ok(db)
 }
+
+/// The rows of an exported file (header first) as text, read back the way
+/// a spreadsheet program would: CSV after its byte order mark, or the first
+/// sheet of a workbook.
+pub fn read_export(format: kehu_domain::export::Format, bytes: &[u8]) -> Vec<Vec<String>> {
+    use kehu_domain::export::Format;
+    match format {
+        Format::Csv => {
+            let text = std::str::from_utf8(bytes).expect("UTF-8");
+            let text = text.strip_prefix('\u{feff}').expect("a byte order mark");
+            csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(text.as_bytes())
+                .into_records()
+                .map(|r| {
+                    r.expect("a CSV record")
+                        .iter()
+                        .map(str::to_string)
+                        .collect()
+                })
+                .collect()
+        }
+        Format::Xlsx => {
+            use calamine::Reader;
+            let mut book: calamine::Xlsx<_> =
+                calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("a workbook");
+            let sheet = book
+                .worksheet_range_at(0)
+                .expect("a sheet")
+                .expect("readable");
+            sheet
+                .rows()
+                .map(|r| r.iter().map(|c| c.to_string()).collect())
+                .collect()
+        }
+    }
+}

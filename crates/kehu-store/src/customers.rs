@@ -971,6 +971,10 @@ fn push_rank(q: &mut Query, text: &str) {
     q.push(" THEN 1 ELSE 2 END");
 }
 
+/// The most customers one call of [`list`] returns: the chunk size of
+/// exports (the API's pages hold at most 200).
+pub const MAX_LIMIT: i64 = 1000;
+
 /// Lists customers in the principal's scope. Pass `offset` for numbered
 /// pages (UI) or `cursor` for continuing from an earlier page (API).
 pub async fn list(
@@ -982,24 +986,10 @@ pub async fn list(
     cursor: Option<&str>,
     offset: Option<i64>,
 ) -> Result<Page> {
-    list_chunk(db, by, f, sort, limit.clamp(1, 200), cursor, offset).await
-}
-
-/// [`list`] with pages of any size, for exports that page through every
-/// match in large chunks.
-pub async fn list_chunk(
-    db: &Db,
-    by: &Principal,
-    f: &Filter,
-    sort: Sort,
-    limit: i64,
-    cursor: Option<&str>,
-    offset: Option<i64>,
-) -> Result<Page> {
     if f.deleted && !by.role.is_admin() {
         return Err(Error::Forbidden);
     }
-    let limit = limit.max(1);
+    let limit = limit.clamp(1, MAX_LIMIT);
     let cursor = cursor
         .filter(|c| !c.trim().is_empty())
         .map(decode_cursor)

@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use std::io::Write;
 
 /// Rows read from the database at a time.
-pub const CHUNK: i64 = 1000;
+pub const CHUNK: i64 = customers::MAX_LIMIT;
 
 /// Data rows an XLSX sheet holds below its header.
 const XLSX_MAX_ROWS: u64 = 1_048_575;
@@ -213,7 +213,7 @@ pub async fn customers<W: Write + Send>(
     let mut rows = 0u64;
     let mut cursor: Option<String> = None;
     loop {
-        let page = customers::list_chunk(db, &by, f, sort, CHUNK, cursor.as_deref(), None).await?;
+        let page = customers::list(db, &by, f, sort, CHUNK, cursor.as_deref(), None).await?;
         for c in &page.items {
             sheet.row(&cells(c, phones, tz))?;
             rows += 1;

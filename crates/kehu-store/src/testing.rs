@@ -11,6 +11,29 @@ use std::str::FromStr;
 
 pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
+/// The password of users made by [`user`].
+pub const PASSWORD: &str = "test-password-123";
+
+/// Writes a test once and runs it on SQLite and on PostgreSQL:
+/// `both!(name, |kind| async move { ... });` makes `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                ($body)($crate::testing::Kind::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                ($body)($crate::testing::Kind::Postgres).await
+            }
+        }
+    };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Sqlite,
@@ -65,6 +88,20 @@ pub async fn fresh(kind: Kind) -> Result<Db> {
     };
     db.migrate().await?;
     Ok(db)
+}
+
+/// A user with this role (and team, created when new), password [`PASSWORD`].
+pub async fn user(db: &Db, login: &str, role: &str, team: &str) -> crate::auth::User {
+    let new = crate::auth::NewUser {
+        login: login.into(),
+        name: login.into(),
+        role: role.into(),
+        team: team.into(),
+        password: PASSWORD.into(),
+    };
+    crate::auth::create_user(db, None, &new)
+        .await
+        .unwrap_or_else(|e| panic!("creating {login}: {e}"))
 }
 
 /// The rows of an exported file (header first) as text, read back the way

@@ -105,7 +105,7 @@ pub async fn list(
         &u.principal,
         &filter,
         sort,
-        p.limit.unwrap_or(50),
+        p.limit.unwrap_or(50).clamp(1, 200),
         p.cursor.as_deref(),
         None,
     )

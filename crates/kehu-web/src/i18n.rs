@@ -79,6 +79,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("customers.all_kinds", "全部类型", "All kinds"),
     ("customers.sort", "排序", "Sort"),
     ("customers.none", "没有符合条件的客户", "No customers match"),
+    ("customers.export", "按当前筛选导出：", "Export this list:"),
     ("pager.prev", "上一页", "Previous"),
     ("pager.next", "下一页", "Next"),
     ("pager.page", "第", "Page"),

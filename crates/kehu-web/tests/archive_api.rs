@@ -3,6 +3,7 @@
 
 mod support;
 
+use kehu_store::both;
 use serde_json::{json, Value};
 use support::{expect, TestApp};
 
@@ -870,6 +871,7 @@ both!(openapi_document_matches_the_router, |kind| async move {
     let paths = doc["paths"].as_object().unwrap();
     for p in [
         "/api/v1/customers",
+        "/api/v1/customers/export",
         "/api/v1/customers/{id}",
         "/api/v1/customers/{id}/contacts",
         "/api/v1/customers/{id}/interactions",

@@ -3,52 +3,10 @@
 
 mod support;
 
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use kehu_store::both;
+use reqwest::header::{COOKIE, LOCATION};
 use serde_json::json;
-use support::{expect, TestApp, PASSWORD};
-
-/// The value of a cookie in a response's Set-Cookie headers, with the whole header.
-fn set_cookie(r: &reqwest::Response, name: &str) -> Option<(String, String)> {
-    r.headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| {
-            let value = v[name.len() + 1..].split(';').next().unwrap().to_string();
-            (value, v.to_string())
-        })
-}
-
-fn hidden_csrf(html: &str) -> String {
-    let at = html.find("name=\"_csrf\" value=\"").expect("a csrf field") + 20;
-    html[at..].split('"').next().unwrap().to_string()
-}
-
-/// Posts the login form; returns the response.
-async fn login(app: &TestApp, login: &str, password: &str) -> reqwest::Response {
-    let page = app.http.get(app.url("/login")).send().await.unwrap();
-    let (pre, _) = set_cookie(&page, "kehu_login_csrf").expect("login csrf cookie");
-    let csrf = hidden_csrf(&page.text().await.unwrap());
-    app.http
-        .post(app.url("/login"))
-        .header(COOKIE, format!("kehu_login_csrf={pre}"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("login", login),
-            ("password", password),
-            ("next", "/customers"),
-        ])
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn session(app: &TestApp, who: &str) -> String {
-    let r = login(app, who, PASSWORD).await;
-    assert_eq!(r.status(), 303);
-    set_cookie(&r, "kehu_session").expect("a session cookie").0
-}
+use support::{expect, hidden_csrf, login, session, set_cookie, TestApp, PASSWORD};
 
 both!(login_sets_a_safe_session_cookie, |kind| async move {
     let app = TestApp::spawn(kind).await;

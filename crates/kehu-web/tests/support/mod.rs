@@ -4,30 +4,13 @@
 
 use kehu_domain::ids::UserId;
 use kehu_store::audit::Actor;
-use kehu_store::auth::{self, NewUser};
+use kehu_store::auth;
 use kehu_store::testing::{fresh, Kind};
 use kehu_store::Db;
 use kehu_web::{AppState, Config};
+use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::Value;
-
-/// Writes a test once and runs it on SQLite and on PostgreSQL.
-#[macro_export]
-macro_rules! both {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                ($body)(kehu_store::testing::Kind::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                ($body)(kehu_store::testing::Kind::Postgres).await
-            }
-        }
-    };
-}
 
 pub struct TestApp {
     pub base: String,
@@ -35,7 +18,7 @@ pub struct TestApp {
     pub http: Client,
 }
 
-pub const PASSWORD: &str = "test-password-123";
+pub use kehu_store::testing::PASSWORD;
 
 impl TestApp {
     pub async fn spawn(kind: Kind) -> TestApp {
@@ -53,19 +36,7 @@ impl TestApp {
 
     /// A user with this role (and team) and an API token of theirs.
     pub async fn user(&self, login: &str, role: &str, team: &str) -> (UserId, String) {
-        let u = auth::create_user(
-            &self.db,
-            None,
-            &NewUser {
-                login: login.into(),
-                name: login.into(),
-                role: role.into(),
-                team: team.into(),
-                password: PASSWORD.into(),
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("creating {login}: {e}"));
+        let u = kehu_store::testing::user(&self.db, login, role, team).await;
         let (_, secret) = auth::create_token(&self.db, &Actor::system("test"), &u.id, "test")
             .await
             .unwrap();
@@ -119,4 +90,47 @@ pub async fn expect(r: Response, status: u16) -> Value {
     } else {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     }
+}
+
+/// The value of a cookie in a response's Set-Cookie headers, with the whole header.
+pub fn set_cookie(r: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| {
+            let value = v[name.len() + 1..].split(';').next().unwrap().to_string();
+            (value, v.to_string())
+        })
+}
+
+pub fn hidden_csrf(html: &str) -> String {
+    let at = html.find("name=\"_csrf\" value=\"").expect("a csrf field") + 20;
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+/// Posts the login form; returns the response.
+pub async fn login(app: &TestApp, login: &str, password: &str) -> reqwest::Response {
+    let page = app.http.get(app.url("/login")).send().await.unwrap();
+    let (pre, _) = set_cookie(&page, "kehu_login_csrf").expect("login csrf cookie");
+    let csrf = hidden_csrf(&page.text().await.unwrap());
+    app.http
+        .post(app.url("/login"))
+        .header(COOKIE, format!("kehu_login_csrf={pre}"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("login", login),
+            ("password", password),
+            ("next", "/customers"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn session(app: &TestApp, who: &str) -> String {
+    let r = login(app, who, PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    set_cookie(&r, "kehu_session").expect("a session cookie").0
 }

@@ -40,9 +40,9 @@ fn other(e: impl std::fmt::Display) -> Error {
 
 /// A file being written, one row at a time.
 enum Sheet<W: Write + Send> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Xlsx {
-        book: rust_xlsxwriter::Workbook,
+        book: Box<rust_xlsxwriter::Workbook>,
         out: W,
         rows: u32,
     },
@@ -54,10 +54,10 @@ impl<W: Write + Send> Sheet<W> {
             Format::Csv => {
                 // A byte order mark, so that Excel reads the file as UTF-8.
                 out.write_all("\u{feff}".as_bytes()).map_err(other)?;
-                Ok(Sheet::Csv(csv::Writer::from_writer(out)))
+                Ok(Sheet::Csv(Box::new(csv::Writer::from_writer(out))))
             }
             Format::Xlsx => {
-                let mut book = rust_xlsxwriter::Workbook::new();
+                let mut book = Box::new(rust_xlsxwriter::Workbook::new());
                 let sheet = book.add_worksheet_with_constant_memory().map_err(other)?;
                 sheet.set_name("客户").map_err(other)?;
                 sheet.set_freeze_panes(1, 0).map_err(other)?;

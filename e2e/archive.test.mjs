@@ -1,11 +1,12 @@
 // Drives the real kehu server in Debian's headless Chromium: log in, create a
 // customer (first with an invalid mobile), find it by pinyin initials and by
 // the last four digits of the phone, log an interaction, see it escaped on the
-// timeline, and check the pages at phone width for horizontal overflow.
+// timeline, check the pages at phone width for horizontal overflow, and
+// download the customer list as an admin.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,4 +176,29 @@ test('admin pages fit a phone screen too', async () => {
     await noOverflow(page, `admin${path.replaceAll('/', '-')}-390`);
   }
   await context.close();
+});
+
+test('an admin downloads the sorted list as a workbook from the list page', async () => {
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, acceptDownloads: true,
+  });
+  const page = await context.newPage();
+  await login(page, PASSWORD, 'e2e-admin');
+  await page.goto(`${base}/customers?sort=name`);
+  await noOverflow(page, 'customers-export-390');
+  const link = page.locator('#export a[href*="format=xlsx"]');
+  assert.match(await link.getAttribute('href'), /sort=name/, 'the link carries the sort');
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  assert.match(download.suggestedFilename(), /^kehu-customers-\d{4}-\d{2}-\d{2}\.xlsx$/);
+  const bytes = readFileSync(await download.path());
+  assert.equal(bytes.subarray(0, 2).toString(), 'PK', 'a workbook (zip) arrives');
+  await context.close();
+});
+
+test('an agent without the export permission sees no export control', async () => {
+  const page = await browser.newPage();
+  await login(page);
+  await page.goto(`${base}/customers`);
+  assert.equal(await page.locator('#export').count(), 0);
+  await page.close();
 });

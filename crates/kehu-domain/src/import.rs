@@ -167,7 +167,10 @@ impl ImportedRow {
     pub fn from_record(columns: &[(usize, Column)], record: &[&str]) -> ImportedRow {
         let mut row = ImportedRow::default();
         for &(i, c) in columns {
-            let v = record.get(i).map(|s| s.trim()).unwrap_or("");
+            let v = record
+                .get(i)
+                .map(|s| crate::export::restore(s.trim()))
+                .unwrap_or("");
             if v.is_empty() {
                 continue;
             }

@@ -9,6 +9,7 @@ pub mod code_enum;
 pub mod custom_field;
 pub mod customer;
 pub mod error;
+pub mod export;
 pub mod ids;
 pub mod import;
 pub mod lang;

@@ -3,6 +3,7 @@
 
 use crate::code_enum;
 use crate::ids::{TeamId, UserId};
+use crate::mobile::Mobile;
 
 code_enum! {
     /// A user's role.
@@ -36,6 +37,17 @@ pub enum PhoneAccess {
     Reveal,
     /// Numbers are masked and cannot be revealed.
     Masked,
+}
+
+impl PhoneAccess {
+    /// A number as shown in lists and exports: in full, or masked
+    /// (138****5678); the flag says whether it was masked.
+    pub fn show(self, m: &Mobile) -> (String, bool) {
+        match self {
+            PhoneAccess::Full => (m.as_str().to_string(), false),
+            PhoneAccess::Reveal | PhoneAccess::Masked => (m.masked(), true),
+        }
+    }
 }
 
 impl Role {
@@ -79,6 +91,12 @@ impl Role {
         matches!(self, Role::Owner | Role::Admin)
     }
 
+    /// May export customer lists without being granted it; these roles
+    /// also grant export to other users.
+    pub fn always_exports(self) -> bool {
+        self.is_admin()
+    }
+
     /// May grant `role` to a user.
     pub fn can_grant(self, role: Role) -> bool {
         match self {
@@ -104,6 +122,8 @@ pub struct Principal {
     pub name: String,
     pub role: Role,
     pub team_id: Option<TeamId>,
+    /// An admin has allowed this user to export customer lists.
+    pub export_granted: bool,
 }
 
 impl Principal {
@@ -134,6 +154,12 @@ impl Principal {
     pub fn can_delete(&self, p: &Placement) -> bool {
         self.role.can_delete_customers() && self.can_read(p)
     }
+
+    /// May export customer lists (what they see, as they see it): owners
+    /// and admins always, anyone else when an admin has granted it.
+    pub fn can_export(&self) -> bool {
+        self.role.always_exports() || self.export_granted
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +173,7 @@ mod tests {
             name: "U".into(),
             role,
             team_id: team.cloned(),
+            export_granted: false,
         }
     }
 
@@ -190,6 +217,38 @@ mod tests {
             assert!(!p.can_write(&foreign));
         }
         assert!(!agent.can_delete(&own));
+    }
+
+    #[test]
+    fn export_is_for_admins_and_those_granted_it() {
+        for role in Role::ALL {
+            let p = principal(*role, None);
+            assert_eq!(
+                p.can_export(),
+                matches!(role, Role::Owner | Role::Admin),
+                "{role:?} without a grant"
+            );
+            let granted = Principal {
+                export_granted: true,
+                ..p
+            };
+            assert!(granted.can_export(), "{role:?} with a grant");
+        }
+    }
+
+    #[test]
+    fn phones_as_each_role_sees_them() {
+        let m = Mobile::parse("13812345678").unwrap();
+        assert_eq!(
+            Role::Agent.phone_access().show(&m),
+            ("13812345678".to_string(), false)
+        );
+        for role in [Role::Finance, Role::ReadOnly] {
+            assert_eq!(
+                role.phone_access().show(&m),
+                ("138****5678".to_string(), true)
+            );
+        }
     }
 
     #[test]

@@ -150,6 +150,7 @@ struct UserRow {
     team_name: Option<String>,
     manager_id: Option<String>,
     active: bool,
+    can_export: bool,
     created_at: i64,
 }
 
@@ -164,6 +165,9 @@ pub struct User {
     pub team_name: Option<String>,
     pub manager_id: Option<UserId>,
     pub active: bool,
+    /// Granted the export of customer lists (owners and admins may export
+    /// regardless).
+    pub can_export: bool,
     pub created_at: Timestamp,
 }
 
@@ -175,6 +179,7 @@ impl User {
             name: self.name.clone(),
             role: self.role,
             team_id: self.team_id.clone(),
+            export_granted: self.can_export,
         }
     }
 }
@@ -199,12 +204,13 @@ impl TryFrom<UserRow> for User {
                 .transpose()
                 .map_err(Error::Other)?,
             active: r.active,
+            can_export: r.can_export,
             created_at: Timestamp::from_millis(r.created_at).unwrap_or_else(Timestamp::now),
         })
     }
 }
 
-const USER_SELECT: &str = "SELECT u.id, u.login, u.name, u.role, u.team_id, t.name AS team_name, u.manager_id, u.active, u.created_at \
+const USER_SELECT: &str = "SELECT u.id, u.login, u.name, u.role, u.team_id, t.name AS team_name, u.manager_id, u.active, u.can_export, u.created_at \
      FROM users u LEFT JOIN teams t ON t.id = u.team_id";
 
 pub async fn users(db: &Db) -> Result<Vec<User>> {
@@ -257,6 +263,7 @@ fn user_snapshot(u: &User) -> serde_json::Map<String, serde_json::Value> {
     json!({
         "login": u.login, "name": u.name, "role": u.role.code(),
         "team": u.team_name, "manager_id": u.manager_id, "active": u.active,
+        "can_export": u.can_export,
     })
     .as_object()
     .cloned()
@@ -338,6 +345,8 @@ pub struct UserPatch {
     pub team: Option<String>,
     pub manager_id: Option<Option<UserId>>,
     pub active: Option<bool>,
+    /// Grant or withdraw the export of customer lists.
+    pub can_export: Option<bool>,
     pub password: Option<String>,
 }
 
@@ -400,14 +409,15 @@ pub async fn update_user(db: &Db, by: &Principal, id: &UserId, p: &UserPatch) ->
     };
     let now = Timestamp::now();
     tx.execute(
-        Query::new("UPDATE users SET name = $2, role = $3, team_id = $4, manager_id = $5, active = $6, updated_at = $7 WHERE id = $1")
+        Query::new("UPDATE users SET name = $2, role = $3, team_id = $4, manager_id = $5, active = $6, updated_at = $7, can_export = $8 WHERE id = $1")
             .bind(id)
             .bind(name.unwrap_or(before.name.clone()))
             .bind(role.unwrap_or(before.role).code())
             .bind(team_id.as_ref())
             .bind(manager.as_ref())
             .bind(p.active.unwrap_or(before.active))
-            .bind(now),
+            .bind(now)
+            .bind(p.can_export.unwrap_or(before.can_export)),
     )
     .await?;
     if let Some(pw) = &p.password {

@@ -1043,6 +1043,10 @@ fn push_rank(q: &mut Query, s: &SearchQuery) {
     q.push(" THEN 1 ELSE 2 END");
 }
 
+/// The most customers one call of [`list`] returns: the chunk size of
+/// exports (the API's pages hold at most 200).
+pub const MAX_LIMIT: i64 = 1000;
+
 /// Lists customers in the principal's scope. Pass `offset` for numbered
 /// pages (UI) or `cursor` for continuing from an earlier page (API).
 pub async fn list(
@@ -1057,7 +1061,7 @@ pub async fn list(
     if f.deleted && !by.role.is_admin() {
         return Err(Error::Forbidden);
     }
-    let limit = limit.clamp(1, 200);
+    let limit = limit.clamp(1, MAX_LIMIT);
     let search = search_text(f);
     let start = cursor
         .filter(|c| !c.trim().is_empty())

@@ -14,6 +14,7 @@ pub mod contacts;
 pub mod customers;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod fields;
 pub mod import;
 pub mod interactions;

@@ -11,6 +11,9 @@ use std::str::FromStr;
 
 pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
+/// The password of users made by [`user`].
+pub const PASSWORD: &str = "test-password-123";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Sqlite,
@@ -100,4 +103,55 @@ pub async fn fresh_pair(kind: Kind) -> Result<(Db, Db)> {
     db.migrate().await?;
     other.migrate().await?;
     Ok((db, other))
+}
+
+/// A user with this role (and team, created when new), password [`PASSWORD`].
+pub async fn user(db: &Db, login: &str, role: &str, team: &str) -> crate::auth::User {
+    let new = crate::auth::NewUser {
+        login: login.into(),
+        name: login.into(),
+        role: role.into(),
+        team: team.into(),
+        password: PASSWORD.into(),
+    };
+    crate::auth::create_user(db, None, &new)
+        .await
+        .unwrap_or_else(|e| panic!("creating {login}: {e}"))
+}
+
+/// The rows of an exported file (header first) as text, read back the way
+/// a spreadsheet program would: CSV after its byte order mark, or the first
+/// sheet of a workbook.
+pub fn read_export(format: kehu_domain::export::Format, bytes: &[u8]) -> Vec<Vec<String>> {
+    use kehu_domain::export::Format;
+    match format {
+        Format::Csv => {
+            let text = std::str::from_utf8(bytes).expect("UTF-8");
+            let text = text.strip_prefix('\u{feff}').expect("a byte order mark");
+            csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(text.as_bytes())
+                .into_records()
+                .map(|r| {
+                    r.expect("a CSV record")
+                        .iter()
+                        .map(str::to_string)
+                        .collect()
+                })
+                .collect()
+        }
+        Format::Xlsx => {
+            use calamine::Reader;
+            let mut book: calamine::Xlsx<_> =
+                calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("a workbook");
+            let sheet = book
+                .worksheet_range_at(0)
+                .expect("a sheet")
+                .expect("readable");
+            sheet
+                .rows()
+                .map(|r| r.iter().map(|c| c.to_string()).collect())
+                .collect()
+        }
+    }
 }

@@ -4,10 +4,9 @@
 use kehu_domain::customer::CustomerInput;
 use kehu_domain::role::Principal;
 use kehu_store::audit::Actor;
-use kehu_store::auth::{self, NewUser};
 use kehu_store::bulk::{self, NewCustomer};
 use kehu_store::customers::{self, Filter, Sort};
-use kehu_store::testing::{fresh, Kind};
+use kehu_store::testing::{self, fresh, Kind};
 use std::collections::BTreeSet;
 
 async fn agree(kind: Kind) {
@@ -26,19 +25,7 @@ async fn agree(kind: Kind) {
     ];
     let mut users = vec![];
     for (login, role, team) in specs {
-        let u = auth::create_user(
-            &db,
-            None,
-            &NewUser {
-                login: login.into(),
-                name: login.into(),
-                role: role.into(),
-                team: team.into(),
-                password: "a-long-password".into(),
-            },
-        )
-        .await
-        .unwrap();
+        let u = testing::user(&db, login, role, team).await;
         users.push(u);
     }
     // Customers owned by each user (in the owner's team), plus unowned ones.

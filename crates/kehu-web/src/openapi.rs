@@ -23,7 +23,7 @@ impl Modify for Security {
 #[openapi(
     info(title = "kehu REST API", description = "Customer archive of kehu (客户). Authenticate with `Authorization: Bearer <token>` (create one with `kehu token create LOGIN`). Errors are RFC 9457 problem documents; lists page with `cursor`/`next_cursor`."),
     paths(
-        customers::list, customers::create, customers::get, customers::update, customers::delete,
+        customers::list, customers::export, customers::create, customers::get, customers::update, customers::delete,
         customers::restore, customers::reveal_phone, customers::timeline,
         customers::list_contacts, customers::create_contact, customers::get_contact, customers::update_contact, customers::delete_contact,
         customers::list_interactions, customers::create_interaction, customers::get_interaction,

@@ -8,7 +8,7 @@ use kehu_domain::customer::{
 use kehu_domain::ids::{ContactId, CustomerId, TeamId, UserId};
 use kehu_domain::mobile::Mobile;
 use kehu_domain::name::{salutation, Gender};
-use kehu_domain::role::{PhoneAccess, Principal};
+use kehu_domain::role::Principal;
 use kehu_domain::time::Timestamp;
 use kehu_store::contacts::Contact;
 use kehu_store::customers::{Customer, CustomerWrite};
@@ -19,10 +19,12 @@ use utoipa::ToSchema;
 
 /// A phone number as this principal may see it: (text, masked?).
 pub fn phone_for(p: &Principal, m: &Option<Mobile>) -> (Option<String>, bool) {
-    match (m, p.role.phone_access()) {
-        (None, _) => (None, false),
-        (Some(m), PhoneAccess::Full) => (Some(m.as_str().to_string()), false),
-        (Some(m), _) => (Some(m.masked()), true),
+    match m {
+        None => (None, false),
+        Some(m) => {
+            let (shown, masked) = p.role.phone_access().show(m);
+            (Some(shown), masked)
+        }
     }
 }
 

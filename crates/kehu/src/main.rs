@@ -1,9 +1,11 @@
 //! The `kehu` command: serve the web UI and API, migrate, manage users and
-//! tokens, load demo data, back up. Every subcommand reads the database
-//! from `--database-url` / `KEHU_DATABASE_URL` (default: SQLite in ./data).
+//! tokens, load demo data, import and export customers, back up. Every
+//! subcommand reads the database from `--database-url` /
+//! `KEHU_DATABASE_URL` (default: SQLite in ./data).
 
 mod bench;
 mod demo;
+mod export;
 mod import;
 mod jobs;
 
@@ -70,6 +72,11 @@ enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Export records to a file.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// The holiday calendar used for service-level times.
     Calendar {
         #[command(subcommand)]
@@ -110,6 +117,27 @@ enum ImportCommand {
         /// Write rejected rows with their reasons to this CSV file.
         #[arg(long)]
         rejects: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// The customer list with the list's filters and sort, as CSV (UTF-8
+    /// with a byte order mark, for Excel) or an Excel workbook, with the
+    /// headers `kehu import customers` reads. Runs as the system: every
+    /// customer, phone numbers in full; the export is audited.
+    Customers {
+        /// csv or xlsx.
+        #[arg(long)]
+        format: String,
+        /// The file to write (replaced if it exists).
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        filters: export::Filters,
+        /// Business time zone for the creation times.
+        #[arg(long, env = "KEHU_TIMEZONE", default_value = "Asia/Shanghai")]
+        timezone: String,
     },
 }
 
@@ -204,6 +232,18 @@ fn redact(url: &str) -> String {
     }
 }
 
+fn time_zone(name: &str) -> Result<chrono_tz::Tz> {
+    name.parse()
+        .map_err(|_| anyhow::anyhow!("unknown time zone {name:?} (e.g. Asia/Shanghai)"))
+}
+
+/// The user with this login.
+async fn user_named(db: &Db, login: &str) -> Result<auth::User> {
+    auth::user_by_login(db, login)
+        .await
+        .map_err(|_| anyhow::anyhow!("no user {login:?}"))
+}
+
 fn show_errors(e: kehu_store::Error) -> anyhow::Error {
     match e {
         kehu_store::Error::Invalid(fe) => anyhow::anyhow!("invalid: {fe}"),
@@ -228,9 +268,7 @@ async fn main() -> Result<()> {
             secure_cookies,
             demo,
         } => {
-            let tz: chrono_tz::Tz = timezone.parse().map_err(|_| {
-                anyhow::anyhow!("unknown time zone {timezone:?} (e.g. Asia/Shanghai)")
-            })?;
+            let tz = time_zone(&timezone)?;
             let started = std::time::Instant::now();
             let db = open(&cli.database_url).await?;
             if let Some(n) = demo {
@@ -328,9 +366,7 @@ async fn main() -> Result<()> {
             command: TokenCommand::Create { login, name },
         } => {
             let db = open(&cli.database_url).await?;
-            let u = auth::user_by_login(&db, &login)
-                .await
-                .map_err(|_| anyhow::anyhow!("no user {login:?}"))?;
+            let u = user_named(&db, &login).await?;
             if !u.active {
                 bail!("user {login:?} is deactivated");
             }
@@ -366,9 +402,7 @@ async fn main() -> Result<()> {
             let db = open(&cli.database_url).await?;
             let owner = match owner {
                 Some(login) => {
-                    let u = auth::user_by_login(&db, &login)
-                        .await
-                        .map_err(|_| anyhow::anyhow!("no user {login:?}"))?;
+                    let u = user_named(&db, &login).await?;
                     kehu_store::import::Owner {
                         user: Some(u.id),
                         team: u.team_id,
@@ -414,6 +448,25 @@ async fn main() -> Result<()> {
             let db = open(&cli.database_url).await?;
             println!("kehu bench on {}", redact(&cli.database_url));
             bench::run(&db, customers, queries, &dir, seed).await?;
+        }
+        Command::Export {
+            command:
+                ExportCommand::Customers {
+                    format,
+                    out,
+                    filters,
+                    timezone,
+                },
+        } => {
+            let tz = time_zone(&timezone)?;
+            let db = open(&cli.database_url).await?;
+            let started = std::time::Instant::now();
+            let rows = export::customers(&db, &format, &out, &filters, tz).await?;
+            println!(
+                "exported {rows} customers to {} ({:.1} s)",
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
         }
         Command::Calendar { command } => {
             let db = open(&cli.database_url).await?;

@@ -97,6 +97,9 @@ pub struct UserPatchBody {
     pub manager_id: Option<Option<String>>,
     /// false deactivates: sessions end and tokens are revoked at once.
     pub active: Option<bool>,
+    /// true allows the user to export customer lists (what they see, as
+    /// they see it); owners and admins always may.
+    pub can_export: Option<bool>,
     /// A new password; the user's sessions end.
     pub password: Option<String>,
 }
@@ -135,6 +138,7 @@ pub async fn update_user(
         team: b.team,
         manager_id,
         active: b.active,
+        can_export: b.can_export,
         password: b.password,
     };
     Ok(Json(

@@ -2,13 +2,15 @@
 
 use super::{path_id, ApiJson, ApiQuery};
 use crate::auth::ApiUser;
-use crate::error::{ApiResult, OrProblem, ProblemDoc};
+use crate::error::{ApiError, ApiResult, OrProblem, ProblemDoc};
 use crate::state::AppState;
 use crate::views::{ContactBody, ContactView, CustomerBody, CustomerView};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use kehu_domain::customer::{CustomerKind, Grade, Source};
+use kehu_domain::export::Format;
 use kehu_domain::{FieldErrors, Problem};
 use kehu_store::contacts;
 use kehu_store::customers::{self, Filter, Sort};
@@ -17,10 +19,10 @@ use kehu_store::timeline::{self, Item};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-/// Query parameters of the customer list.
+/// Filters and sort of the customer list (and of its export).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ListParams {
+pub struct FilterParams {
     /// Search: name or company fragment, pinyin (full or initials), mobile or its last four digits, e-mail, tag.
     pub q: Option<String>,
     pub owner_id: Option<String>,
@@ -32,15 +34,21 @@ pub struct ListParams {
     pub kind: Option<String>,
     /// `-created_at` (default), `created_at`, `name`, `-name`, `-updated_at`.
     pub sort: Option<String>,
-    /// 1-200, default 50.
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
     /// The recycle bin instead (admins).
     pub deleted: Option<bool>,
 }
 
-impl ListParams {
+/// Paging of the customer list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1-200, default 50.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl FilterParams {
     pub fn filter(&self) -> Result<(Filter, Sort), FieldErrors> {
         let mut e = FieldErrors::new();
         let blank = |s: &Option<String>| {
@@ -92,20 +100,21 @@ pub struct CustomerPage {
 }
 
 /// List and search customers in the caller's scope.
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams),
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(FilterParams, PageParams),
     responses((status = 200, body = CustomerPage), (status = 400, body = ProblemDoc), (status = 422, body = ProblemDoc)), security(("bearer" = [])))]
 pub async fn list(
     State(s): State<AppState>,
     u: ApiUser,
-    ApiQuery(p): ApiQuery<ListParams>,
+    ApiQuery(f): ApiQuery<FilterParams>,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> ApiResult<Json<CustomerPage>> {
-    let (filter, sort) = p.filter().or_problem(u.lang)?;
+    let (filter, sort) = f.filter().or_problem(u.lang)?;
     let page = customers::list(
         &s.db,
         &u.principal,
         &filter,
         sort,
-        p.limit.unwrap_or(50),
+        p.limit.unwrap_or(50).clamp(1, 200),
         p.cursor.as_deref(),
         None,
     )
@@ -119,6 +128,45 @@ pub async fn list(
             .collect(),
         next_cursor: page.next_cursor,
     }))
+}
+
+/// The file format of an export.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// `csv` (UTF-8 with a byte order mark, for Excel) or `xlsx`.
+    pub format: Option<String>,
+}
+
+/// Download the customer list, with the list's filters and sort, as CSV or
+/// XLSX: the customers in the caller's scope, phone numbers as their role
+/// sees them. Needs the export permission (owners and admins, and users an
+/// admin granted it); every export is audited with its row count.
+#[utoipa::path(get, path = "/api/v1/customers/export", tag = "customers", params(ExportParams, FilterParams),
+    responses(
+        (status = 200, description = "The file, named kehu-customers-YYYY-MM-DD.csv or .xlsx (Content-Disposition: attachment)",
+            content((Vec<u8> = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 403, body = ProblemDoc), (status = 422, body = ProblemDoc)),
+    security(("bearer" = [])))]
+pub async fn export(
+    State(s): State<AppState>,
+    u: ApiUser,
+    ApiQuery(e): ApiQuery<ExportParams>,
+    ApiQuery(f): ApiQuery<FilterParams>,
+) -> ApiResult<Response> {
+    if !u.principal.can_export() {
+        return Err(ApiError::from(kehu_store::Error::Forbidden).lang(u.lang));
+    }
+    let format = match e.format.as_deref().map(str::trim).unwrap_or("") {
+        "" => Err(Problem::Required),
+        code => Format::parse(code),
+    }
+    .map_err(|p| FieldErrors::single("format", p))
+    .or_problem(u.lang)?;
+    let (filter, sort) = f.filter().or_problem(u.lang)?;
+    crate::export::customers(&s, &u.principal, &filter, sort, format)
+        .await
+        .or_problem(u.lang)
 }
 
 /// Create a customer. The caller becomes its owner unless `owner_id` names someone they may assign to.

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers", get(customers::list).post(customers::create))
+        .route("/customers/export", get(customers::export))
         .route(
             "/customers/{id}",
             get(customers::get)

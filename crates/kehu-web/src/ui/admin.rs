@@ -168,6 +168,9 @@ fn user_values(user: &User) -> Posted {
     if user.active {
         v.0.insert("active".into(), "on".into());
     }
+    if user.can_export {
+        v.0.insert("can_export".into(), "on".into());
+    }
     v
 }
 
@@ -214,6 +217,7 @@ pub async fn update_user(
         team: Some(p.get("team")),
         manager_id,
         active: Some(p.0.contains_key("active")),
+        can_export: Some(p.0.contains_key("can_export")),
         password,
     };
     match auth::update_user(&s.db, &u.principal, &id, &patch).await {

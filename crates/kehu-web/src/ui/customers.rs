@@ -13,6 +13,7 @@ use kehu_domain::customer::{
     ConsentChannel, ConsentStatus, ContactInput, ContactRole, CustomerKind, GenderCode, Grade,
     InteractionKind, Source,
 };
+use kehu_domain::export::Format;
 use kehu_domain::ids::{ContactId, CustomerId};
 use kehu_domain::role::PhoneAccess;
 use kehu_domain::{FieldErrors, Lang};
@@ -100,11 +101,11 @@ impl ListQuery {
         }
     }
 
-    /// The query string of this filter for page `n`.
-    fn link(&self, n: i64) -> String {
+    /// The query string of this filter and sort.
+    fn query(&self) -> String {
         let enc = crate::auth::urlencode;
         format!(
-            "/customers?q={}&owner_id={}&tag={}&source={}&grade={}&kind={}&sort={}&page={n}",
+            "q={}&owner_id={}&tag={}&source={}&grade={}&kind={}&sort={}",
             enc(&self.q),
             enc(&self.owner_id),
             enc(&self.tag),
@@ -113,6 +114,15 @@ impl ListQuery {
             enc(&self.kind),
             enc(&self.sort)
         )
+    }
+
+    /// This filter's page `n`.
+    fn link(&self, n: i64) -> String {
+        format!("/customers?{}&page={n}", self.query())
+    }
+
+    fn sort(&self) -> Sort {
+        Sort::parse(&self.sort).unwrap_or_default()
     }
 }
 
@@ -142,6 +152,8 @@ struct ListPage {
     prev: Option<String>,
     next: Option<String>,
     can_create: bool,
+    /// Downloads of this filtered list (empty without the permission).
+    exports: Vec<Opt>,
     owners: Vec<Opt>,
     tags: Vec<Opt>,
     sources: Vec<Opt>,
@@ -157,7 +169,7 @@ pub async fn list(
 ) -> Result<Response, PageError> {
     let lang = u.lang;
     let filter = q.filter();
-    let sort = Sort::parse(&q.sort).unwrap_or_default();
+    let sort = q.sort();
     let page = q.page.trim().parse::<i64>().unwrap_or(1).max(1);
     let counted = customers::count_upto(&s.db, &u.principal, &filter, COUNT_CAP + 1)
         .await
@@ -221,6 +233,17 @@ pub async fn list(
         prev: (page > 1).then(|| q.link(page - 1)),
         next: (page < pages).then(|| q.link(page + 1)),
         can_create: u.principal.role.can_write_customers(),
+        exports: if u.principal.can_export() {
+            [Format::Xlsx, Format::Csv]
+                .iter()
+                .map(|f| Opt {
+                    value: format!("/customers/export?{}&format={}", q.query(), f.code()),
+                    label: f.label(lang).to_string(),
+                })
+                .collect()
+        } else {
+            vec![]
+        },
         owners,
         tags,
         sources: opts(Source::ALL, Source::code, Source::label, lang),
@@ -246,6 +269,25 @@ pub async fn list(
         pages,
     };
     Ok(render(&page_view))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ExportQuery {
+    #[serde(default)]
+    format: String,
+}
+
+/// The list as a download, with the filters and sort of the page it came from.
+pub async fn export(
+    State(s): State<AppState>,
+    u: WebUser,
+    Query(q): Query<ListQuery>,
+    Query(e): Query<ExportQuery>,
+) -> Result<Response, PageError> {
+    let format = Format::parse(&e.format).map_err(|_| PageError::bad_form(u.lang, "format"))?;
+    crate::export::customers(&s, &u.principal, &q.filter(), q.sort(), format)
+        .await
+        .page(u.lang)
 }
 
 // ---------------------------------------------------------------- form

@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/lang", post(login::set_lang))
         .route("/customers", get(customers::list))
+        .route("/customers/export", get(customers::export))
         .route(
             "/customers/new",
             get(customers::new_form).post(customers::create),

@@ -6,7 +6,7 @@
 
 use kehu_domain::ids::UserId;
 use kehu_store::audit::Actor;
-use kehu_store::auth::{self, NewUser};
+use kehu_store::auth;
 use kehu_store::testing::{fresh, Kind};
 use kehu_store::Db;
 use kehu_web::{AppState, Config};
@@ -43,19 +43,7 @@ impl TestApp {
 
     /// A user with this role (and team) and an API token of theirs.
     pub async fn user(&self, login: &str, role: &str, team: &str) -> (UserId, String) {
-        let u = auth::create_user(
-            &self.db,
-            None,
-            &NewUser {
-                login: login.into(),
-                name: login.into(),
-                role: role.into(),
-                team: team.into(),
-                password: PASSWORD.into(),
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("creating {login}: {e}"));
+        let u = kehu_store::testing::user(&self.db, login, role, team).await;
         let (_, secret) = auth::create_token(&self.db, &Actor::system("test"), &u.id, "test")
             .await
             .unwrap();

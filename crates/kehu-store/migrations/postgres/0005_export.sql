@@ -1,0 +1,3 @@
+-- Export of customer lists: owners and admins always may; anyone else when
+-- an admin grants it.
+ALTER TABLE users ADD COLUMN can_export BOOLEAN NOT NULL DEFAULT FALSE;

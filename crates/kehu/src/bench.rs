@@ -1,16 +1,19 @@
 //! `kehu bench`: measures the data-at-scale paths on generated data in the
 //! database it is given: import rows/s from CSV (first run and re-run),
-//! peak memory, search latency by kind of query, and list-page latency
-//! with a filter and a sort. Results are printed as a Markdown table.
+//! export rows/s, peak memory, search latency by kind of query, list-page
+//! latency with a filter and a sort, and REST API throughput. Results are
+//! printed as Markdown tables.
 
 use crate::demo;
 use anyhow::{Context, Result};
 use kehu_domain::customer::Source;
+use kehu_domain::export::Format;
 use kehu_domain::name::pinyin_keys;
 use kehu_domain::role::Principal;
 use kehu_store::audit::Actor;
 use kehu_store::auth::{self, NewUser};
 use kehu_store::customers::{self, Filter, Sort};
+use kehu_store::export::{self, Exporter};
 use kehu_store::import::Owner;
 use kehu_store::Db;
 use rand::rngs::StdRng;
@@ -211,6 +214,28 @@ pub async fn run(db: &Db, customers: usize, queries: usize, dir: &Path, seed: u6
             peak_rss_kib().unwrap_or(0) as f64 / 1024.0
         );
         anyhow::ensure!(c.rejected == 0, "{} rows were rejected", c.rejected);
+    }
+    for format in [Format::Csv, Format::Xlsx] {
+        let out = dir.join(format!("bench-export.{}", format.code()));
+        let file = std::io::BufWriter::new(std::fs::File::create(&out)?);
+        let t = Instant::now();
+        let rows = export::customers(
+            db,
+            Exporter::System,
+            &Filter::default(),
+            Sort::NewestFirst,
+            format,
+            chrono_tz::Asia::Shanghai,
+            file,
+        )
+        .await?;
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "| export {} (all) | {rows} | {secs:.1} | {:.0} | {:.0} |",
+            format.code(),
+            rows as f64 / secs,
+            peak_rss_kib().unwrap_or(0) as f64 / 1024.0
+        );
     }
     std::io::stdout().flush()?;
 

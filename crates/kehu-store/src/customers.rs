@@ -988,8 +988,9 @@ fn push_prefix(q: &mut Query, col: &str, prefix: &str) {
 /// pinyin, mobile, e-mail, tag, contacts' mobiles), never a scan.
 fn push_search(q: &mut Query, s: &SearchQuery) {
     // The tag lookup always applies, so the union is never empty.
-    q.push(" AND c.id IN (SELECT ct.customer_id FROM customer_tags ct JOIN tags tg ON tg.id = ct.tag_id WHERE lower(tg.name) = ")
-        .push_arg(s.text.as_str());
+    q.push(" AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag_id IN (SELECT id FROM tags WHERE lower(name) = ")
+        .push_arg(s.text.as_str())
+        .push(")");
     if !s.terms.is_empty() {
         q.push(" UNION SELECT customer_id FROM customer_terms WHERE term IN ")
             .push_list(s.terms.iter())

@@ -6,7 +6,7 @@
 
 use crate::demo;
 use anyhow::{Context, Result};
-use kehu_domain::customer::Source;
+use kehu_domain::customer::CustomerKind;
 use kehu_domain::export::Format;
 use kehu_domain::name::pinyin_keys;
 use kehu_domain::role::Principal;
@@ -29,6 +29,7 @@ struct Sampled {
     company: Option<String>,
     mobile: String,
     email: Option<String>,
+    tag: Option<String>,
 }
 
 /// Writes `n` generated customers as a UTF-8 CSV file with Chinese headers;
@@ -74,6 +75,7 @@ fn write_csv(path: &Path, n: usize, seed: u64) -> Result<Vec<Sampled>> {
                 company: f.company.clone(),
                 mobile,
                 email,
+                tag: c.tags.first().cloned(),
             });
         }
     }
@@ -176,6 +178,7 @@ fn query_sets(kept: &[Sampled], per_kind: usize, seed: u64) -> Vec<(&'static str
             "e-mail, prefix",
             pick(&|s| s.email.as_deref().map(|e| chars(e, 0, 6))),
         ),
+        ("tag", pick(&|s| s.tag.clone())),
     ]
 }
 
@@ -272,7 +275,7 @@ pub async fn run(db: &Db, customers: usize, queries: usize, dir: &Path, seed: u6
         (
             "kind = organisation, by name",
             Filter {
-                kind: Some(kehu_domain::customer::CustomerKind::Organization),
+                kind: Some(CustomerKind::Organization),
                 ..Default::default()
             },
             Sort::Name,
@@ -304,13 +307,13 @@ pub async fn run(db: &Db, customers: usize, queries: usize, dir: &Path, seed: u6
     }
     // An exact count of a filter over the whole table, for comparison.
     let counted = timed(
-        "exact count, source = referral",
+        "exact count, kind = organisation",
         &pages[..queries.min(20)],
         |_| {
             let p = p.clone();
             async move {
                 let f = Filter {
-                    source: Some(Source::Referral),
+                    kind: Some(CustomerKind::Organization),
                     ..Default::default()
                 };
                 Ok(customers::count(db, &p, &f).await? as usize)

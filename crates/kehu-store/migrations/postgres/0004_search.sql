@@ -19,6 +19,13 @@ CREATE TABLE customer_terms (
 );
 CREATE INDEX customer_terms_customer ON customer_terms(customer_id);
 CREATE INDEX contacts_mobile ON contacts(mobile);
+-- Imported rows with neither external id, mobile nor e-mail match by name.
+CREATE INDEX customers_name ON customers(name);
+-- List pages sorted by name or by last change read these in order instead
+-- of sorting every customer.
+DROP INDEX customers_pinyin;
+CREATE INDEX customers_pinyin ON customers(name_pinyin, id);
+CREATE INDEX customers_updated ON customers(updated_at, id);
 
 -- Server-wide state kept in the database.
 CREATE TABLE settings (

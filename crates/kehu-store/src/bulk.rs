@@ -150,3 +150,49 @@ pub async fn insert(
     tx.commit().await?;
     Ok(ids)
 }
+
+/// Adds interactions to existing customers in one transaction (demo data
+/// and benchmarks; each row is trusted) and records one audit entry for the
+/// batch. Contacts are not linked.
+pub async fn add_interactions(
+    db: &Db,
+    actor: &Actor,
+    items: &[(CustomerId, NewInteraction)],
+) -> Result<u64> {
+    let mut tx = db.begin().await?;
+    let rows: Vec<[Arg; 7]> = items
+        .iter()
+        .map(|(c, i)| {
+            [
+                (&InteractionId::new()).into(),
+                c.into(),
+                i.kind.code().into(),
+                i.body.as_str().into(),
+                i.at.into(),
+                i.user.as_ref().into(),
+                i.at.into(),
+            ]
+        })
+        .collect();
+    let n = tx
+        .insert_rows(
+            "INSERT INTO interactions (id, customer_id, kind, body, occurred_at, user_id, created_at)",
+            "",
+            rows,
+        )
+        .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Entry {
+            action: "bulk_create",
+            entity: "interaction",
+            entity_id: "bulk",
+            customer_id: None,
+            changes: audit::created(json!({"interactions": n}).as_object().unwrap()),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(n)
+}

@@ -15,7 +15,7 @@ use kehu_store::auth::{self, NewUser};
 use kehu_store::customers::{self, Filter, Sort};
 use kehu_store::export::{self, Exporter};
 use kehu_store::import::Owner;
-use kehu_store::Db;
+use kehu_store::{bulk, Db};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::SeedableRng;
@@ -32,22 +32,24 @@ struct Sampled {
     tag: Option<String>,
 }
 
+const HEADERS: [&str; 8] = [
+    "外部编号",
+    "姓名",
+    "类型",
+    "手机",
+    "邮箱",
+    "公司",
+    "城市",
+    "标签",
+];
+
 /// Writes `n` generated customers as a UTF-8 CSV file with Chinese headers;
 /// each has a unique external id and mobile.
 fn write_csv(path: &Path, n: usize, seed: u64) -> Result<Vec<Sampled>> {
     let file =
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
-    w.write_record([
-        "外部编号",
-        "姓名",
-        "类型",
-        "手机",
-        "邮箱",
-        "公司",
-        "城市",
-        "标签",
-    ])?;
+    w.write_record(HEADERS)?;
     let mut kept = Vec::new();
     for (i, c) in demo::sample(seed).take(n).enumerate() {
         let f = &c.fields;
@@ -81,6 +83,26 @@ fn write_csv(path: &Path, n: usize, seed: u64) -> Result<Vec<Sampled>> {
     }
     w.flush()?;
     Ok(kept)
+}
+
+/// Writes the rows of a CSV file as an .xlsx workbook (rust_xlsxwriter, in
+/// constant memory), as another system's Excel export would hold them.
+fn csv_to_xlsx(csv_path: &Path, xlsx_path: &Path) -> Result<()> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet_with_constant_memory()?;
+    let mut r = csv::Reader::from_path(csv_path)?;
+    for (col, h) in HEADERS.iter().enumerate() {
+        sheet.write_string(0, col as u16, *h)?;
+    }
+    for (row, rec) in r.records().enumerate() {
+        for (col, cell) in rec?.iter().enumerate() {
+            if !cell.is_empty() {
+                sheet.write_string(row as u32 + 1, col as u16, cell)?;
+            }
+        }
+    }
+    book.save(xlsx_path)?;
+    Ok(())
 }
 
 /// Peak resident memory of this process so far, in KiB (Linux).
@@ -182,7 +204,47 @@ fn query_sets(kept: &[Sampled], per_kind: usize, seed: u64) -> Vec<(&'static str
     ]
 }
 
-pub async fn run(db: &Db, customers: usize, queries: usize, dir: &Path, seed: u64) -> Result<()> {
+/// Gives every customer `per` interactions, in batches of 500 customers.
+async fn add_interactions(db: &Db, per: usize, seed: u64) -> Result<u64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let actor = Actor::system("bench");
+    let mut after = String::new();
+    let mut total = 0;
+    loop {
+        let ids: Vec<(String,)> = db
+            .conn()
+            .fetch_all(
+                kehu_store::Query::new(
+                    "SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT 500",
+                )
+                .bind(&after),
+            )
+            .await?;
+        let Some((last,)) = ids.last().cloned() else {
+            break;
+        };
+        let mut items = Vec::with_capacity(ids.len() * per);
+        for (i,) in &ids {
+            let id: kehu_domain::ids::CustomerId =
+                i.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            for x in demo::sample_interactions(&mut rng, per) {
+                items.push((id.clone(), x));
+            }
+        }
+        total += bulk::add_interactions(db, &actor, &items).await?;
+        after = last;
+    }
+    Ok(total)
+}
+
+pub async fn run(
+    db: &Db,
+    customers: usize,
+    interactions: usize,
+    queries: usize,
+    dir: &Path,
+    seed: u64,
+) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let csv_path = dir.join(format!("bench-{customers}.csv"));
     let t = Instant::now();
@@ -201,13 +263,20 @@ pub async fn run(db: &Db, customers: usize, queries: usize, dir: &Path, seed: u6
     println!();
     println!("| step | rows | seconds | rows/s | peak RSS (MiB) |");
     println!("| --- | --- | --- | --- | --- |");
-    for label in ["import CSV (new)", "import CSV (re-run, unchanged)"] {
+    let xlsx_path = dir.join(format!("bench-{customers}.xlsx"));
+    csv_to_xlsx(&csv_path, &xlsx_path)?;
+    let runs = [
+        ("import CSV (new)", &csv_path),
+        ("import CSV (re-run, unchanged)", &csv_path),
+        ("import XLSX (same rows, unchanged)", &xlsx_path),
+    ];
+    for (label, path) in runs {
         let t = Instant::now();
         let opts = kehu_import::Options {
             owner: owner.clone(),
             ..Default::default()
         };
-        let r = kehu_import::customers(db, &csv_path, &opts, &mut ()).await?;
+        let r = kehu_import::customers(db, path, &opts, &mut ()).await?;
         let secs = t.elapsed().as_secs_f64();
         let c = r.counts;
         let rows = c.created + c.updated + c.unchanged + c.rejected;
@@ -218,6 +287,14 @@ pub async fn run(db: &Db, customers: usize, queries: usize, dir: &Path, seed: u6
         );
         anyhow::ensure!(c.rejected == 0, "{} rows were rejected", c.rejected);
     }
+    let t = Instant::now();
+    let added = add_interactions(db, interactions, seed).await?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "| add {interactions} interactions per customer | {added} | {secs:.1} | {:.0} | {:.0} |",
+        added as f64 / secs,
+        peak_rss_kib().unwrap_or(0) as f64 / 1024.0
+    );
     for format in [Format::Csv, Format::Xlsx] {
         let out = dir.join(format!("bench-export.{}", format.code()));
         let file = std::io::BufWriter::new(std::fs::File::create(&out)?);

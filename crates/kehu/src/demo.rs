@@ -398,6 +398,24 @@ pub fn sample(seed: u64) -> impl Iterator<Item = NewCustomer> {
     std::iter::repeat_with(move || customer(&mut rng, now, &nobody, &[]))
 }
 
+/// `n` interactions of the kinds and texts the demo uses, within the last
+/// two years.
+pub fn sample_interactions(rng: &mut StdRng, n: usize) -> Vec<NewInteraction> {
+    let now = Timestamp::now();
+    (0..n)
+        .map(|_| {
+            let (kind, body) = *NOTES.choose(rng).unwrap();
+            NewInteraction {
+                kind,
+                body: body.to_string(),
+                at: days_ago(rng, now, 730),
+                user: None,
+                contact: None,
+            }
+        })
+        .collect()
+}
+
 /// Whether the demo users are in this database.
 pub async fn present(db: &Db) -> bool {
     auth::user_by_login(db, USERS[1].0).await.is_ok()

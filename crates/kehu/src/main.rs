@@ -87,6 +87,9 @@ enum Command {
     Bench {
         #[arg(long, default_value_t = 100_000)]
         customers: usize,
+        /// Interactions given to each customer after the import.
+        #[arg(long, default_value_t = 10)]
+        interactions: usize,
         /// Queries of each kind.
         #[arg(long, default_value_t = 200)]
         queries: usize,
@@ -441,13 +444,14 @@ async fn main() -> Result<()> {
         }
         Command::Bench {
             customers,
+            interactions,
             queries,
             dir,
             seed,
         } => {
             let db = open(&cli.database_url).await?;
             println!("kehu bench on {}", redact(&cli.database_url));
-            bench::run(&db, customers, queries, &dir, seed).await?;
+            bench::run(&db, customers, interactions, queries, &dir, seed).await?;
         }
         Command::Export {
             command:

@@ -987,16 +987,12 @@ fn push_prefix(q: &mut Query, col: &str, prefix: &str) {
 /// Narrows to customers the search finds: a union of index lookups (terms,
 /// pinyin, mobile, e-mail, tag, contacts' mobiles), never a scan.
 fn push_search(q: &mut Query, s: &SearchQuery) {
-    // The tag lookup always applies, so the union is never empty.
-    q.push(" AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag_id IN (SELECT id FROM tags WHERE lower(name) = ")
-        .push_arg(s.text.as_str())
-        .push(")");
-    if !s.terms.is_empty() {
-        q.push(" UNION SELECT customer_id FROM customer_terms WHERE term IN ")
-            .push_list(s.terms.iter())
-            .push(" GROUP BY customer_id HAVING COUNT(*) = ")
-            .push_arg(s.terms.len() as i64);
-    }
+    // The first branch always applies, so the union is never empty (a tag's
+    // exact name became the tag filter before this; see `tag_as_filter`).
+    q.push(" AND c.id IN (SELECT customer_id FROM customer_terms WHERE term IN ")
+        .push_list(s.terms.iter().chain(s.terms.is_empty().then_some(&s.text)))
+        .push(" GROUP BY customer_id HAVING COUNT(*) = ")
+        .push_arg(s.terms.len().max(1) as i64);
     if let Some(p) = &s.pinyin {
         for col in ["name_pinyin", "name_initials"] {
             q.push(" UNION SELECT id FROM customers WHERE");
@@ -1048,6 +1044,29 @@ fn push_rank(q: &mut Query, s: &SearchQuery) {
 /// exports (the API's pages hold at most 200).
 pub const MAX_LIMIT: i64 = 1000;
 
+/// A search for exactly a tag's name (any case) means the customers with
+/// that tag: the search becomes the tag filter, which reads customers in
+/// the list's order instead of ranking every customer with a popular tag.
+async fn tag_as_filter(db: &Db, f: &Filter) -> Result<Filter> {
+    let Some(s) = search_text(f) else {
+        return Ok(f.clone());
+    };
+    let tag: Option<(String,)> = db
+        .conn()
+        .fetch_optional(
+            Query::new("SELECT name FROM tags WHERE lower(name) = $1").bind(s.text.as_str()),
+        )
+        .await?;
+    Ok(match (tag, &f.tag) {
+        (Some((name,)), None) => Filter {
+            q: None,
+            tag: Some(name),
+            ..f.clone()
+        },
+        _ => f.clone(),
+    })
+}
+
 /// Lists customers in the principal's scope. Pass `offset` for numbered
 /// pages (UI) or `cursor` for continuing from an earlier page (API).
 pub async fn list(
@@ -1063,6 +1082,7 @@ pub async fn list(
         return Err(Error::Forbidden);
     }
     let limit = limit.clamp(1, MAX_LIMIT);
+    let f = &tag_as_filter(db, f).await?;
     let search = search_text(f);
     let start = cursor
         .filter(|c| !c.trim().is_empty())
@@ -1129,6 +1149,7 @@ pub async fn list(
 
 /// How many customers match (for page numbers).
 pub async fn count(db: &Db, by: &Principal, f: &Filter) -> Result<i64> {
+    let f = &tag_as_filter(db, f).await?;
     let mut q = Query::new("SELECT COUNT(*) FROM customers c WHERE");
     push_conditions(&mut q, by, f);
     db.conn().scalar(q).await
@@ -1137,6 +1158,7 @@ pub async fn count(db: &Db, by: &Principal, f: &Filter) -> Result<i64> {
 /// How many customers match, counting no further than `cap` (a list page
 /// needs "more than 10,000", not an exact count of a million rows).
 pub async fn count_upto(db: &Db, by: &Principal, f: &Filter, cap: i64) -> Result<i64> {
+    let f = &tag_as_filter(db, f).await?;
     let mut q = Query::new("SELECT COUNT(*) FROM (SELECT 1 FROM customers c WHERE");
     push_conditions(&mut q, by, f);
     q.push(" LIMIT ").push_arg(cap).push(") AS matched");

@@ -26,9 +26,9 @@ use kehu_store::{auth, tags, Error as StoreError};
 use serde::Deserialize;
 
 const PAGE_SIZE: i64 = 25;
-/// Matches counted for page numbers; beyond this the list says "10000+" and
-/// narrowing the search is the way on.
-const COUNT_CAP: i64 = 10_000;
+/// Matches counted for page numbers; beyond this the list says "1000+" and
+/// the next-page link or a narrower search is the way on.
+const COUNT_CAP: i64 = 1_000;
 
 /// A choice in a select.
 pub struct Opt {
@@ -145,10 +145,11 @@ struct ListPage {
     chrome: Chrome,
     q: ListQuery,
     rows: Vec<Row>,
-    /// The number of matches, or "10000+" beyond [`COUNT_CAP`].
+    /// The number of matches, or "1000+" beyond [`COUNT_CAP`].
     total: String,
     page: i64,
-    pages: i64,
+    /// The number of pages, or "40+" when the matches were not all counted.
+    pages: String,
     prev: Option<String>,
     next: Option<String>,
     can_create: bool,
@@ -174,13 +175,23 @@ pub async fn list(
     let counted = customers::count_upto(&s.db, &u.principal, &filter, COUNT_CAP + 1)
         .await
         .page(lang)?;
-    let total = if counted > COUNT_CAP {
-        format!("{COUNT_CAP}+")
+    // Beyond the cap the page count is unknown: any page may be asked for,
+    // and "next" shows while there are more rows.
+    let capped = counted > COUNT_CAP;
+    let known_pages = ((counted + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let (total, pages, page) = if capped {
+        (
+            format!("{COUNT_CAP}+"),
+            format!("{known_pages}+"),
+            page.min(i64::MAX / PAGE_SIZE),
+        )
     } else {
-        counted.to_string()
+        (
+            counted.to_string(),
+            known_pages.to_string(),
+            page.min(known_pages),
+        )
     };
-    let pages = ((counted.min(COUNT_CAP) + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let page = page.min(pages);
     let result = customers::list(
         &s.db,
         &u.principal,
@@ -231,7 +242,7 @@ pub async fn list(
         .collect();
     let page_view = ListPage {
         prev: (page > 1).then(|| q.link(page - 1)),
-        next: (page < pages).then(|| q.link(page + 1)),
+        next: result.next_cursor.is_some().then(|| q.link(page + 1)),
         can_create: u.principal.role.can_write_customers(),
         exports: if u.principal.can_export() {
             [Format::Xlsx, Format::Csv]

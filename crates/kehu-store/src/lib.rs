@@ -16,6 +16,7 @@ pub mod db;
 pub mod error;
 pub mod fields;
 pub mod import;
+pub mod import_jobs;
 pub mod interactions;
 pub mod search;
 pub mod tags;

@@ -381,6 +381,7 @@ async fn main() -> Result<()> {
                 owner,
                 dry_run,
                 rejects,
+                ..Default::default()
             };
             let mut terminal = import::Terminal::new();
             let r = kehu_import::customers(&db, &file, &opts, &mut terminal).await;

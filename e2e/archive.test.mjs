@@ -5,58 +5,23 @@
 // download the customer list as an admin.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir, homedir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { startKehu, noOverflow } from './support.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const artifacts = join(here, 'artifacts');
-mkdirSync(artifacts, { recursive: true });
-const bin = process.env.KEHU_BIN
-  || join(process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'kehu-target'), 'debug', 'kehu');
-const dir = mkdtempSync(join(tmpdir(), 'kehu-e2e-'));
-const env = { ...process.env, KEHU_DATABASE_URL: `sqlite://${dir}/kehu.db` };
 const LOGIN = 'e2e-agent';
 const PASSWORD = 'e2e-password-123';
 
-let server;
+let app;
 let base;
 let browser;
 
-function kehu(args, input) {
-  const r = spawnSync(bin, args, { env, input, encoding: 'utf8' });
-  assert.equal(r.status, 0, `kehu ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
 before(async () => {
-  kehu(['migrate']);
-  kehu(['user', 'add', LOGIN, '--role', 'agent', '--team', '销售一部', '--password-stdin'], `${PASSWORD}\n`);
-  kehu(['user', 'add', 'e2e-admin', '--role', 'admin', '--password-stdin'], `${PASSWORD}\n`);
-  server = spawn(bin, ['serve', '--bind', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('kehu did not start within 60 s')), 60_000);
-    let out = '';
-    server.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/http:\/\/127\.0\.0\.1:\d+/);
-      if (m) { clearTimeout(timer); resolve(m[0]); }
-    });
-    server.on('exit', (code) => reject(new Error(`kehu exited with ${code}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  app = await startKehu([[LOGIN, 'agent', '销售一部', PASSWORD], ['e2e-admin', 'admin', '', PASSWORD]]);
+  ({ base, browser } = app);
 });
 
 after(async () => {
-  await browser?.close();
-  server?.kill();
+  await app?.stop();
 });
 
 async function login(page, password = PASSWORD, who = LOGIN) {
@@ -64,14 +29,6 @@ async function login(page, password = PASSWORD, who = LOGIN) {
   await page.fill('#login-form input[name=login]', who);
   await page.fill('#login-form input[name=password]', password);
   await page.click('#login-form button[type=submit]');
-}
-
-async function noOverflow(page, name) {
-  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-  const { scroll, inner } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
-  }));
-  assert.ok(scroll <= inner, `${name}: page is ${scroll}px wide in a ${inner}px viewport`);
 }
 
 test('a wrong password keeps the user on the login page with an error', async () => {

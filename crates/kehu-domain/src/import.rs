@@ -2,27 +2,32 @@
 //! what (Chinese or English headers), and turning a row into a customer's
 //! fields.
 
+use crate::code_enum;
 use crate::customer::CustomerInput;
+use crate::{FieldErrors, Problem};
+use std::collections::BTreeMap;
 
-/// Where a column's values go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Column {
-    ExternalId,
-    Kind,
-    Name,
-    Gender,
-    Title,
-    Mobile,
-    Email,
-    Wechat,
-    Company,
-    City,
-    Address,
-    Source,
-    Birthday,
-    Grade,
-    Notes,
-    Tags,
+code_enum! {
+    /// Where a column's values go; the code names the field in saved and
+    /// API mappings.
+    pub enum Column {
+        ExternalId = "external_id", "外部编号", "External id";
+        Kind = "kind", "客户类型", "Kind";
+        Name = "name", "姓名/名称", "Name";
+        Gender = "gender", "性别", "Gender";
+        Title = "title", "称谓", "Title";
+        Mobile = "mobile", "手机号", "Mobile";
+        Email = "email", "邮箱", "E-mail";
+        Wechat = "wechat", "微信号", "WeChat ID";
+        Company = "company", "公司", "Company";
+        City = "city", "城市", "City";
+        Address = "address", "地址", "Address";
+        Source = "source", "来源", "Source";
+        Birthday = "birthday", "生日", "Birthday";
+        Grade = "grade", "等级", "Grade";
+        Notes = "notes", "备注", "Notes";
+        Tags = "tags", "标签", "Tags";
+    }
 }
 
 /// Header spellings, compared after trimming, lower-casing and dropping
@@ -154,6 +159,132 @@ pub fn map_headers(headers: &[String]) -> (Vec<(usize, Column)>, Vec<String>) {
     (known, unknown)
 }
 
+/// Where each column of a file goes, as a person chose it: one entry per
+/// header, `None` for a column left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mapping(pub Vec<Option<Column>>);
+
+/// Marks a column left out in a mapping by header (besides "").
+pub const IGNORE: &str = "ignore";
+
+fn invalid(zh: String, en: String) -> FieldErrors {
+    FieldErrors::single("mapping", Problem::Invalid { zh, en })
+}
+
+impl Mapping {
+    /// The mapping header recognition gives.
+    pub fn recognise(headers: &[String]) -> Mapping {
+        let mut m = Mapping(vec![None; headers.len()]);
+        for (i, c) in map_headers(headers).0 {
+            m.0[i] = Some(c);
+        }
+        m
+    }
+
+    /// A mapping saved by header (header → field code, "" when left out)
+    /// laid over recognition: the headers it names take its choice, the
+    /// others are recognised; a field already taken is left out.
+    pub fn with_saved(headers: &[String], saved: &BTreeMap<String, String>) -> Mapping {
+        let recognised = Mapping::recognise(headers);
+        let mut m = Mapping(Vec::with_capacity(headers.len()));
+        for (h, r) in headers.iter().zip(recognised.0) {
+            let c = match saved.get(h.trim()) {
+                Some(code) => Column::parse(code).ok(),
+                None => r,
+            };
+            m.0.push(c.filter(|c| !m.0.contains(&Some(*c))));
+        }
+        m
+    }
+
+    /// A mapping sent by header (header → field code; "" or `ignore` leaves
+    /// a column out): headers it does not name are left out. Every header
+    /// it names must be in the file and every code a field.
+    pub fn by_name(
+        headers: &[String],
+        named: &BTreeMap<String, String>,
+    ) -> Result<Mapping, FieldErrors> {
+        let mut m = Mapping(vec![None; headers.len()]);
+        let mut errors = FieldErrors::new();
+        for (h, code) in named {
+            let Some(i) = headers.iter().position(|x| x.trim() == h.trim()) else {
+                errors.add(
+                    format!("mapping.{h}"),
+                    Problem::Invalid {
+                        zh: "文件中没有这一列".into(),
+                        en: "is not a header of the file".into(),
+                    },
+                );
+                continue;
+            };
+            let code = code.trim();
+            if code.is_empty() || code.eq_ignore_ascii_case(IGNORE) {
+                continue;
+            }
+            match Column::parse(code) {
+                Ok(c) => m.0[i] = Some(c),
+                Err(p) => errors.add(format!("mapping.{h}"), p),
+            }
+        }
+        errors.into_result().map(|()| m)
+    }
+
+    /// The columns to read, `(index, field)`: a name column is required and
+    /// no field may take two columns.
+    pub fn columns(&self) -> Result<Vec<(usize, Column)>, FieldErrors> {
+        let mut out: Vec<(usize, Column)> = Vec::new();
+        for (i, c) in self.0.iter().enumerate() {
+            let Some(c) = *c else { continue };
+            if out.iter().any(|(_, k)| *k == c) {
+                return Err(invalid(
+                    format!(
+                        "“{}”被选给了多列，每个字段只能对应一列",
+                        c.label(crate::Lang::ZhCn)
+                    ),
+                    format!(
+                        "“{}” is chosen for more than one column",
+                        c.label(crate::Lang::En)
+                    ),
+                ));
+            }
+            out.push((i, c));
+        }
+        if !out.iter().any(|(_, c)| *c == Column::Name) {
+            return Err(invalid(
+                "没有姓名/名称列：请把一列对应到“姓名/名称”".into(),
+                "no name column: map one column to “Name”".into(),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The mapping by header, for saving (field code, "" when left out).
+    pub fn by_header(&self, headers: &[String]) -> BTreeMap<String, String> {
+        headers
+            .iter()
+            .zip(&self.0)
+            .filter(|(h, _)| !h.trim().is_empty())
+            .map(|(h, c)| {
+                (
+                    h.trim().to_string(),
+                    c.map(|c| c.code()).unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+code_enum! {
+    /// Where an import job is.
+    pub enum JobStatus {
+        Uploaded = "uploaded", "待确认列对应", "Awaiting mapping";
+        Running = "running", "进行中", "Running";
+        Done = "done", "已完成", "Done";
+        Failed = "failed", "失败", "Failed";
+        Interrupted = "interrupted", "已中断", "Interrupted";
+    }
+}
+
 /// A row read from a file: what it says, by column (blank cells left out).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportedRow {
@@ -254,6 +385,59 @@ mod tests {
         assert_eq!(unknown, vec!["颜色".to_string()]);
         assert_eq!(column_for(" Mobile Phone "), Some(Column::Mobile));
         assert_eq!(column_for("ＮＡＭＥ"), Some(Column::Name));
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn mappings_saved_sent_and_checked() {
+        let headers = strings(&["客户全称", "电话", "备注", "颜色"]);
+        let recognised = Mapping::recognise(&headers);
+        assert_eq!(
+            recognised.0,
+            vec![None, Some(Column::Mobile), Some(Column::Notes), None]
+        );
+        let e = recognised.columns().unwrap_err();
+        assert!(e.get("mapping").is_some(), "a name column is required");
+
+        let saved: BTreeMap<String, String> =
+            [("客户全称", "name"), ("备注", ""), ("颜色", "mobile")]
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+        let m = Mapping::with_saved(&headers, &saved);
+        assert_eq!(
+            m.0,
+            vec![Some(Column::Name), Some(Column::Mobile), None, None],
+            "saved choices win; a field already taken is left out"
+        );
+        assert_eq!(
+            m.columns().unwrap(),
+            vec![(0, Column::Name), (1, Column::Mobile)]
+        );
+        assert_eq!(m.by_header(&headers)["备注"], "");
+        assert_eq!(m.by_header(&headers)["客户全称"], "name");
+
+        let sent: BTreeMap<String, String> =
+            [("客户全称", "name"), ("电话", "ignore"), ("颜色", "notes")]
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+        let m = Mapping::by_name(&headers, &sent).unwrap();
+        assert_eq!(
+            m.0,
+            vec![Some(Column::Name), None, None, Some(Column::Notes)]
+        );
+        let bad: BTreeMap<String, String> = [("无此列", "name"), ("电话", "phone_number")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let e = Mapping::by_name(&headers, &bad).unwrap_err();
+        assert!(e.get("mapping.无此列").is_some() && e.get("mapping.电话").is_some());
+        let twice = Mapping(vec![Some(Column::Name), Some(Column::Name), None, None]);
+        assert!(twice.columns().is_err());
     }
 
     #[test]

@@ -85,6 +85,12 @@ impl Role {
         matches!(self, Role::Owner | Role::Admin | Role::Manager)
     }
 
+    /// May import customer files from the web UI and the API (within scope:
+    /// new customers go to themselves or an owner they may assign).
+    pub fn can_import(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin | Role::Manager)
+    }
+
     /// May manage users, teams, custom fields, tags, the recycle bin, and
     /// read the audit log.
     pub fn is_admin(self) -> bool {
@@ -160,6 +166,19 @@ impl Principal {
     pub fn can_export(&self) -> bool {
         self.role.always_exports() || self.export_granted
     }
+
+    /// May make `owner` (a member of `team`) the owner of customers:
+    /// themselves always; others when the role may reassign and the owner
+    /// is within the scope.
+    pub fn can_assign(&self, owner: &UserId, team: Option<&TeamId>) -> bool {
+        *owner == self.user_id
+            || (self.role.can_reassign()
+                && match self.scope() {
+                    Scope::All => true,
+                    Scope::Team => team.is_some() && team == self.team_id.as_ref(),
+                    Scope::Own => false,
+                })
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +236,17 @@ mod tests {
             assert!(!p.can_write(&foreign));
         }
         assert!(!agent.can_delete(&own));
+        assert!(agent.can_assign(&agent.user_id, Some(&team)));
+        assert!(!agent.can_assign(&manager.user_id, Some(&team)));
+        assert!(manager.can_assign(&agent.user_id, Some(&team)));
+        assert!(!manager.can_assign(&UserId::new(), None));
+        assert!(!lone_manager.can_assign(&agent.user_id, Some(&team)));
+        let importers: Vec<Role> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.can_import())
+            .collect();
+        assert_eq!(importers, vec![Role::Owner, Role::Admin, Role::Manager]);
     }
 
     #[test]

@@ -1,16 +1,20 @@
 //! Importing customers from files: rows read by [`read`], matched and
 //! written in batches by `kehu_store::import`, each outcome reported to an
 //! [`Observer`] (a terminal progress bar, a job record). Rejected rows can
-//! be written to a CSV file with their reasons.
+//! be written to a CSV file with their reasons. Columns are found by their
+//! headers, or given by a mapping a person chose; [`preview`] checks the
+//! first rows without writing.
 
 pub mod read;
 
 use anyhow::{bail, Context, Result};
-use kehu_domain::import::{map_headers, Column, ImportedRow};
-use kehu_domain::Lang;
+use kehu_domain::import::{map_headers, Column, ImportedRow, JobStatus};
+use kehu_domain::{FieldErrors, Lang};
 use kehu_store::audit::Actor;
 use kehu_store::import::{self, Counts, Outcome, Owner};
+use kehu_store::import_jobs::{self, Progress};
 use kehu_store::Db;
+use std::io::Write;
 use std::path::Path;
 
 /// Rows written per transaction.
@@ -47,90 +51,246 @@ pub struct Options {
     pub dry_run: bool,
     /// Where to write rejected rows (CSV with line numbers and reasons).
     pub rejects: Option<std::path::PathBuf>,
+    /// Which column goes where, `(index, field)`; `None` recognises the
+    /// headers.
+    pub mapping: Option<Columns>,
+    /// Who the import acts as in the audit log; `None` is the system
+    /// (`system:import`).
+    pub actor: Option<Actor>,
+    /// A job record already started (running) to report into; `None`
+    /// records a new one.
+    pub job: Option<String>,
+    /// Where the file came from (for the job record).
+    pub source: String,
 }
 
-/// Imports customers from a CSV file or a workbook.
-pub async fn customers(
-    db: &Db,
-    path: &Path,
-    opts: &Options,
-    observer: &mut dyn Observer,
-) -> Result<Report> {
-    let Options {
-        owner,
-        dry_run,
-        rejects,
-    } = opts;
-    let dry_run = *dry_run;
-    let mut source = read::open(path)?;
-    let headers = source.headers.clone();
-    let (columns, unknown_columns) = map_headers(&headers);
+impl Options {
+    fn actor(&self) -> Actor {
+        self.actor
+            .clone()
+            .unwrap_or_else(|| Actor::system("import"))
+    }
+}
+
+/// Where each column read goes: `(index, field)`.
+pub type Columns = Vec<(usize, Column)>;
+
+/// The columns to read from a file with these headers: the explicit
+/// mapping, else the recognised headers; and the headers left out.
+fn columns(headers: &[String], opts: &Options) -> Result<(Columns, Vec<String>)> {
+    let (columns, unknown) = match &opts.mapping {
+        Some(m) => {
+            let unknown = headers
+                .iter()
+                .enumerate()
+                .filter(|(i, h)| !h.trim().is_empty() && !m.iter().any(|(j, _)| j == i))
+                .map(|(_, h)| h.clone())
+                .collect();
+            (m.clone(), unknown)
+        }
+        None => map_headers(headers),
+    };
     if !columns.iter().any(|(_, c)| *c == Column::Name) {
         bail!(
             "no name column (姓名/名称/name) among the headers: {}",
             headers.join(", ")
         );
     }
-    let actor = Actor::system("import");
-    let file_name = path
-        .file_name()
-        .map(|f| f.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let job = import::start_job(db, "customers", &file_name, &actor, dry_run).await?;
-    let mut rejects_out = match rejects {
+    Ok((columns, unknown))
+}
+
+/// A row as the import reads it; `None` for a blank one.
+fn row_of(columns: &[(usize, Column)], cells: &[String]) -> Option<ImportedRow> {
+    if cells.iter().all(|c| c.trim().is_empty()) {
+        return None;
+    }
+    let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+    Some(ImportedRow::from_record(columns, &refs))
+}
+
+/// Why a row was rejected, field by field.
+pub fn reasons(e: &FieldErrors, lang: Lang) -> String {
+    e.views(lang)
+        .into_iter()
+        .map(|v| format!("{}: {}", v.field, v.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A file's header row (an empty list for an empty file).
+pub fn headers(path: &Path) -> Result<Vec<String>> {
+    Ok(read::open(path)?.headers)
+}
+
+/// The first rows of a file as the import would read them.
+pub struct Preview {
+    pub headers: Vec<String>,
+    /// (line, cells, what would become of the row).
+    pub rows: Vec<(u64, Vec<String>, Outcome)>,
+}
+
+/// Blank rows a preview reads past before it gives up.
+const BLANK_ROWS_SKIPPED: usize = 10_000;
+
+/// Reads the first `n` rows of a file and checks them against the database
+/// without writing anything (a dry run of those rows).
+pub async fn preview(db: &Db, path: &Path, opts: &Options, n: usize) -> Result<Preview> {
+    let source = read::open(path)?;
+    let headers = source.headers.clone();
+    let (columns, _) = columns(&headers, opts)?;
+    let mut read: Vec<(u64, Vec<String>, ImportedRow)> = Vec::with_capacity(n);
+    for r in source.rows.take(n + BLANK_ROWS_SKIPPED) {
+        let (line, cells) = r?;
+        if let Some(row) = row_of(&columns, &cells) {
+            read.push((line, cells, row));
+            if read.len() == n {
+                break;
+            }
+        }
+    }
+    let rows: Vec<ImportedRow> = read.iter().map(|r| r.2.clone()).collect();
+    let outcomes = import::apply(db, &opts.actor(), &opts.owner, &rows, true).await?;
+    Ok(Preview {
+        headers,
+        rows: read
+            .into_iter()
+            .zip(outcomes)
+            .map(|((line, cells, _), o)| (line, cells, o))
+            .collect(),
+    })
+}
+
+/// Imports customers from a CSV file or a workbook, recording the run as an
+/// import job (failed, with the error, when it stops short).
+pub async fn customers(
+    db: &Db,
+    path: &Path,
+    opts: &Options,
+    observer: &mut dyn Observer,
+) -> Result<Report> {
+    let actor = opts.actor();
+    let opened = read::open(path).and_then(|s| Ok((columns(&s.headers, opts)?, s)));
+    let ((columns, unknown_columns), mut source) = match (opened, &opts.job) {
+        (Ok(o), _) => o,
+        (Err(e), None) => return Err(e),
+        (Err(e), Some(job)) => return Err(failed(db, &actor, job, e).await),
+    };
+    let job = match &opts.job {
+        Some(id) => id.clone(),
+        None => {
+            let id = import_jobs::new_id();
+            let file_name = path
+                .file_name()
+                .map(|f| f.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let job = import_jobs::NewJob {
+                id: &id,
+                kind: "customers",
+                file_name: &file_name,
+                source: &opts.source,
+                status: JobStatus::Running,
+                dry_run: opts.dry_run,
+                owner_id: opts.owner.user.as_ref(),
+                file_path: None,
+                bytes_total: source.total,
+                mapping: None,
+            };
+            import_jobs::create(db, &actor, &job).await?;
+            id
+        }
+    };
+    match run(db, &mut source, &columns, opts, &actor, observer).await {
+        Ok(progress) => {
+            import_jobs::finish(db, &actor, &job, &progress).await?;
+            Ok(Report {
+                counts: progress.counts,
+                format: source.format,
+                unknown_columns,
+            })
+        }
+        Err(e) => Err(failed(db, &actor, &job, e).await),
+    }
+}
+
+/// Records a job's failure; returns its error.
+async fn failed(db: &Db, actor: &Actor, job: &str, e: anyhow::Error) -> anyhow::Error {
+    match import_jobs::fail(db, actor, job, &format!("{e:#}")).await {
+        Ok(()) => e,
+        Err(f) => e.context(format!("recording the failure: {f}")),
+    }
+}
+
+/// Reads, matches and writes every row in batches.
+async fn run(
+    db: &Db,
+    source: &mut read::Source,
+    columns: &[(usize, Column)],
+    opts: &Options,
+    actor: &Actor,
+    observer: &mut dyn Observer,
+) -> Result<Progress> {
+    let mut rejects_out = match &opts.rejects {
         Some(p) => {
-            let mut w = csv::Writer::from_path(p)
+            let mut file = std::fs::File::create(p)
                 .with_context(|| format!("cannot write {}", p.display()))?;
+            // A byte order mark, so that Excel reads the file as UTF-8.
+            file.write_all("\u{feff}".as_bytes())?;
+            let mut w = csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(std::io::BufWriter::new(file));
             let mut h = vec!["行号/line".to_string()];
-            h.extend(headers.iter().cloned());
+            h.extend(source.headers.iter().cloned());
             h.push("错误/errors".into());
             w.write_record(&h)?;
             Some(w)
         }
         None => None,
     };
-    let mut counts = Counts::default();
+    // The line number, then the cells under their headers.
+    let width = 1 + source.headers.len();
+    let mut progress = Progress {
+        total: source.total,
+        ..Progress::default()
+    };
     let mut batch: Vec<(u64, Vec<String>, ImportedRow)> = Vec::with_capacity(BATCH);
-    let rows = source.rows.by_ref();
     loop {
-        let next = rows.next();
+        let next = source.rows.next();
         let done = next.is_none();
         if let Some(r) = next {
             let (line, cells) = r?;
-            if cells.iter().all(|c| c.trim().is_empty()) {
-                continue;
+            if let Some(row) = row_of(columns, &cells) {
+                batch.push((line, cells, row));
             }
-            let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
-            let row = ImportedRow::from_record(&columns, &refs);
-            batch.push((line, cells, row));
         }
         if batch.len() == BATCH || (done && !batch.is_empty()) {
             let rows: Vec<ImportedRow> = batch.iter().map(|b| b.2.clone()).collect();
-            let outcomes = import::apply(db, &actor, owner, &rows, dry_run).await?;
+            let outcomes = import::apply(db, actor, &opts.owner, &rows, opts.dry_run).await?;
             for ((line, cells, _), o) in batch.drain(..).zip(outcomes) {
-                counts.add(&o);
+                progress.counts.add(&o);
+                progress.rows += 1;
                 if let Outcome::Rejected(e) = &o {
-                    let why = e
-                        .views(Lang::ZhCn)
-                        .into_iter()
-                        .map(|v| format!("{}: {}", v.field, v.message))
-                        .collect::<Vec<_>>()
-                        .join("; ");
+                    let why = reasons(e, Lang::ZhCn);
                     observer.rejected(line, &why);
                     if let Some(w) = rejects_out.as_mut() {
                         let mut rec = vec![line.to_string()];
                         rec.extend(cells);
+                        // Workbook rows end at their last filled cell.
+                        if rec.len() < width {
+                            rec.resize(width, String::new());
+                        }
                         rec.push(why);
                         w.write_record(&rec)?;
                     }
                 }
             }
         }
-        observer.progress(
-            source.done.load(std::sync::atomic::Ordering::Relaxed),
-            source.total,
-            &counts,
-        );
+        progress.read = source.read_so_far();
+        if done {
+            if let Some(t) = progress.total {
+                progress.read = t;
+            }
+        }
+        observer.progress(progress.read, progress.total, &progress.counts);
         if done {
             break;
         }
@@ -138,10 +298,5 @@ pub async fn customers(
     if let Some(mut w) = rejects_out {
         w.flush()?;
     }
-    import::finish_job(db, &job, counts).await?;
-    Ok(Report {
-        counts,
-        format: source.format,
-        unknown_columns,
-    })
+    Ok(progress)
 }

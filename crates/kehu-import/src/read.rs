@@ -161,7 +161,10 @@ fn open_csv(path: &Path) -> Result<Source> {
             .delimiter(delimiter)
             .flexible(true)
             .has_headers(false)
-            .from_reader(BufReader::new(decoder));
+            .from_reader(LfOnly {
+                inner: BufReader::new(decoder),
+                cr: false,
+            });
         let base = progress.load(Ordering::Relaxed);
         for r in reader.records() {
             let r = r.with_context(|| format!("{shown}: unreadable CSV"))?;
@@ -176,6 +179,58 @@ fn open_csv(path: &Path) -> Result<Source> {
         }
         Ok(())
     })
+}
+
+/// Reads `\r\n` as `\n`. The CSV reader counts a CRLF line break only
+/// when it reads the next record, which would number every row after the
+/// first one line too low.
+struct LfOnly<R> {
+    inner: R,
+    /// A `\r` held back until the next byte shows whether a `\n` follows.
+    cr: bool,
+}
+
+impl<R: std::io::BufRead> Read for LfOnly<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < out.len() {
+            let input = self.inner.fill_buf()?;
+            if input.is_empty() {
+                if std::mem::take(&mut self.cr) {
+                    out[n] = b'\r';
+                    n += 1;
+                }
+                break;
+            }
+            let mut used = 0;
+            for &b in input {
+                if self.cr && b != b'\n' {
+                    if n == out.len() {
+                        break;
+                    }
+                    out[n] = b'\r';
+                    n += 1;
+                    self.cr = false;
+                }
+                if n == out.len() {
+                    break;
+                }
+                used += 1;
+                if b == b'\r' {
+                    self.cr = true;
+                } else {
+                    self.cr = false;
+                    out[n] = b;
+                    n += 1;
+                }
+            }
+            self.inner.consume(used);
+            if n > 0 {
+                break;
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// A cell as the text a person sees: whole numbers without ".0" (phone
@@ -316,5 +371,55 @@ mod tests {
         assert_eq!(sniff_delimiter("姓名;手机;\"a,b\""), b';');
         assert_eq!(sniff_delimiter("姓名\t手机"), b'\t');
         assert_eq!(sniff_delimiter("姓名"), b',');
+    }
+
+    #[test]
+    fn crlf_reads_as_lf() {
+        for size in [1, 2, 3, 64] {
+            let text = "a\r\nb\rc\r\n\r\r";
+            let mut r = LfOnly {
+                inner: BufReader::with_capacity(size, text.as_bytes()),
+                cr: false,
+            };
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; size];
+            loop {
+                let n = r.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                "a\nb\rc\n\r\r",
+                "buffers of {size}"
+            );
+        }
+    }
+
+    #[test]
+    fn rows_are_numbered_as_lines_of_the_file() {
+        let dir = std::env::temp_dir().join(format!("kehu-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in [
+            (
+                "crlf.csv",
+                "姓名,手机\r\n张伟,1\r\n李娜,2\r\n\"王\r\n芳\",3\r\n陈静,4",
+            ),
+            (
+                "lf.csv",
+                "姓名,手机\n张伟,1\n李娜,2\n\"王\n芳\",3\n陈静,4\n",
+            ),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            let source = open(&path).unwrap();
+            let rows: Vec<(u64, Vec<String>)> = source.rows.map(|r| r.unwrap()).collect();
+            let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
+            assert_eq!(lines, vec![2, 3, 4, 6], "{name}");
+            assert_eq!(rows[2].1[0], "王\n芳", "{name}");
+        }
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -328,13 +328,7 @@ async fn resolve_owner(
     if let Some(p) = by {
         let changes_owner = Some(&owner) != current && owner != p.user_id;
         if changes_owner {
-            let allowed = p.role.can_reassign()
-                && active
-                && match p.scope() {
-                    Scope::All => true,
-                    Scope::Team => team.is_some() && team == p.team_id,
-                    Scope::Own => false,
-                };
+            let allowed = active && p.can_assign(&owner, team.as_ref());
             if !allowed {
                 return Err(FieldErrors::single("owner_id", Problem::NotAllowed).into());
             }

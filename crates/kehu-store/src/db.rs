@@ -341,10 +341,13 @@ impl Db {
         Ok(())
     }
 
-    /// Starts a transaction (on SQLite, on the writer connection).
+    /// Starts a transaction (on SQLite, on the writer connection, taking
+    /// the write lock at once: a transaction that read first and wrote
+    /// later would fail with SQLITE_BUSY_SNAPSHOT after a single-statement
+    /// write on a reader connection, such as a token's last use).
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
-            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod export;
 pub mod fields;
 pub mod import;
+pub mod import_jobs;
 pub mod interactions;
 pub mod search;
 pub mod tags;

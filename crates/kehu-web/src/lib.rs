@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod export;
 pub mod i18n;
+pub mod imports;
 pub mod openapi;
 pub mod state;
 pub mod ui;
@@ -38,7 +39,9 @@ pub fn router(state: AppState) -> Router {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
         ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        // Bodies are read by extractors, which keep to this limit; uploads
+        // set their own (`imports::upload_limit`).
+        .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

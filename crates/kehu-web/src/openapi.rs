@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{admin, customers};
+use crate::api::{admin, customers, imports};
 
 struct Security;
 
@@ -31,6 +31,7 @@ impl Modify for Security {
         admin::list_tags, admin::create_tag, admin::delete_tag,
         admin::list_fields, admin::create_field, admin::update_field,
         admin::list_tokens, admin::create_token, admin::revoke_token, admin::audit,
+        imports::create, imports::list, imports::get, imports::rejects,
     ),
     modifiers(&Security)
 )]

@@ -2,7 +2,12 @@
 
 use chrono_tz::Tz;
 use kehu_store::Db;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Uploads larger than this are refused unless configured otherwise.
+pub const DEFAULT_MAX_UPLOAD: u64 = 200 * 1024 * 1024;
 
 /// Settings the web layer needs.
 #[derive(Debug, Clone)]
@@ -11,6 +16,10 @@ pub struct Config {
     pub secure_cookies: bool,
     /// The business time zone, for showing times.
     pub timezone: Tz,
+    /// Where uploaded files are kept (`imports/` below it).
+    pub data_dir: PathBuf,
+    /// The largest file an upload may carry, in bytes.
+    pub max_upload: u64,
 }
 
 impl Default for Config {
@@ -18,6 +27,8 @@ impl Default for Config {
         Config {
             secure_cookies: false,
             timezone: chrono_tz::Asia::Shanghai,
+            data_dir: PathBuf::from("data"),
+            max_upload: DEFAULT_MAX_UPLOAD,
         }
     }
 }
@@ -26,6 +37,9 @@ impl Default for Config {
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    /// The import jobs this server is running, to mark them interrupted
+    /// when it stops.
+    pub running: Arc<Mutex<HashSet<String>>>,
 }
 
 impl AppState {
@@ -33,6 +47,15 @@ impl AppState {
         AppState {
             db,
             config: Arc::new(config),
+            running: Arc::default(),
         }
+    }
+
+    /// The ids of the import jobs running here now.
+    pub fn running_jobs(&self) -> Vec<String> {
+        self.running
+            .lock()
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }

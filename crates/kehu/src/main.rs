@@ -41,6 +41,13 @@ enum Command {
         /// Mark cookies Secure (when served over HTTPS behind a proxy).
         #[arg(long, env = "KEHU_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Where uploaded files are kept (default: the SQLite database's
+        /// folder, else ./data).
+        #[arg(long, env = "KEHU_DATA_DIR")]
+        data_dir: Option<std::path::PathBuf>,
+        /// The largest file an import upload may carry, in MB.
+        #[arg(long, env = "KEHU_MAX_UPLOAD_MB", default_value_t = 200)]
+        max_upload_mb: u64,
         /// Load this many demo customers first if the database has no users.
         #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000")]
         demo: Option<usize>,
@@ -221,6 +228,19 @@ async fn open(url: &str) -> Result<Db> {
     Ok(db)
 }
 
+/// Where uploads go unless set: beside a SQLite database, else `data`.
+fn default_data_dir(url: &str) -> std::path::PathBuf {
+    let file = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .map(|f| f.split('?').next().unwrap_or(f));
+    match file.map(std::path::Path::new).and_then(|f| f.parent()) {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        Some(_) => ".".into(),
+        None => "data".into(),
+    }
+}
+
 /// Hides a password in a database URL for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
@@ -269,6 +289,8 @@ async fn main() -> Result<()> {
             bind,
             timezone,
             secure_cookies,
+            data_dir,
+            max_upload_mb,
             demo,
         } => {
             let tz = time_zone(&timezone)?;
@@ -293,6 +315,8 @@ async fn main() -> Result<()> {
                 kehu_web::Config {
                     secure_cookies,
                     timezone: tz,
+                    data_dir: data_dir.unwrap_or_else(|| default_data_dir(&cli.database_url)),
+                    max_upload: max_upload_mb.saturating_mul(1024 * 1024),
                 },
             );
             println!(
@@ -301,7 +325,8 @@ async fn main() -> Result<()> {
             );
             use std::io::Write;
             std::io::stdout().flush().ok();
-            kehu_web::serve(listener, state, shutdown_signal()).await?;
+            kehu_web::serve(listener, state.clone(), shutdown_signal()).await?;
+            jobs::interrupt(&db, &state.running_jobs()).await;
             db.close().await;
         }
         Command::Migrate => {
@@ -418,6 +443,7 @@ async fn main() -> Result<()> {
                 owner,
                 dry_run,
                 rejects,
+                ..Default::default()
             };
             let mut terminal = import::Terminal::new();
             let r = kehu_import::customers(&db, &file, &opts, &mut terminal).await;
@@ -549,5 +575,20 @@ mod tests {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("sqlite://data/kehu.db"), "sqlite://data/kehu.db");
+    }
+
+    #[test]
+    fn uploads_go_beside_the_database() {
+        use std::path::PathBuf;
+        assert_eq!(
+            default_data_dir("sqlite://data/kehu.db"),
+            PathBuf::from("data")
+        );
+        assert_eq!(
+            default_data_dir("sqlite:///var/lib/kehu/kehu.db?mode=rwc"),
+            PathBuf::from("/var/lib/kehu")
+        );
+        assert_eq!(default_data_dir("sqlite://kehu.db"), PathBuf::from("."));
+        assert_eq!(default_data_dir("postgres://u@h/db"), PathBuf::from("data"));
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod customers;
+pub mod imports;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -66,6 +67,14 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens", get(admin::list_tokens).post(admin::create_token))
         .route("/tokens/{id}", delete(admin::revoke_token))
         .route("/audit", get(admin::audit))
+        .route(
+            "/imports",
+            get(imports::list)
+                .post(imports::create)
+                .layer(crate::imports::upload_limit()),
+        )
+        .route("/imports/{id}", get(imports::get))
+        .route("/imports/{id}/rejects", get(imports::rejects))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such API route") })
 }
 

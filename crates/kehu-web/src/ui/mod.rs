@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod customers;
 pub mod form;
+pub mod imports;
 pub mod login;
 pub mod page;
 
@@ -58,6 +59,19 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/recycle-bin", get(admin::recycle_bin))
         .route("/admin/recycle-bin/{id}/restore", post(admin::restore))
         .route("/admin/audit", get(admin::audit_log))
+        .route("/imports", get(imports::list))
+        .route(
+            "/import",
+            get(imports::upload_form)
+                .post(imports::upload)
+                .layer(crate::imports::upload_limit()),
+        )
+        .route("/import/{id}", get(imports::show))
+        .route(
+            "/import/{id}/mapping",
+            get(imports::mapping_form).post(imports::submit_mapping),
+        )
+        .route("/import/{id}/rejects", get(imports::rejects))
         .route("/account", get(admin::account))
         .route("/account/password", post(admin::change_password))
         .route("/account/tokens", post(admin::create_token))

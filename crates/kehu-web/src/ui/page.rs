@@ -17,6 +17,8 @@ pub struct Chrome {
     pub user_name: String,
     pub role_label: &'static str,
     pub is_admin: bool,
+    /// May import customer files (shows the 导入 link).
+    pub can_import: bool,
     pub csrf: String,
     /// Which top-level section is active ("customers", "admin", ...).
     pub section: &'static str,
@@ -30,6 +32,7 @@ impl Chrome {
             user_name: u.user.name.clone(),
             role_label: u.user.role.label(u.lang),
             is_admin: u.user.role.is_admin(),
+            can_import: u.user.role.can_import(),
             csrf: u.csrf.clone(),
             section,
             tz,

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub db: Db,
     /// Follows no redirects and keeps no cookies: tests see every answer.
     pub http: Client,
+    /// Where uploads are kept.
+    pub data_dir: std::path::PathBuf,
 }
 
 /// The password every test user gets.
@@ -27,18 +29,37 @@ pub const PASSWORD: &str = "test-password-123";
 
 impl TestApp {
     pub async fn spawn(kind: Kind) -> TestApp {
+        Self::spawn_with(kind, |_| {}).await
+    }
+
+    /// The application with settings changed by `configure`; uploads go to
+    /// a fresh temporary folder.
+    pub async fn spawn_with(kind: Kind, configure: impl FnOnce(&mut Config)) -> TestApp {
         let db = fresh(kind)
             .await
             .unwrap_or_else(|e| panic!("a fresh {kind:?} database: {e}"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(db.clone(), Config::default());
+        let data_dir = std::env::temp_dir()
+            .join("kehu-tests")
+            .join(format!("data-{}", uuid::Uuid::new_v4()));
+        let mut config = Config {
+            data_dir: data_dir.clone(),
+            ..Config::default()
+        };
+        configure(&mut config);
+        let state = AppState::new(db.clone(), config);
         tokio::spawn(kehu_web::serve(listener, state, std::future::pending()));
         let http = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        TestApp { base, db, http }
+        TestApp {
+            base,
+            db,
+            http,
+            data_dir,
+        }
     }
 
     /// A user with this role (and team) and an API token of theirs.

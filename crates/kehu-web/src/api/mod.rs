@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod customers;
+pub mod duplicates;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -30,6 +31,9 @@ pub fn routes() -> Router<AppState> {
             post(customers::reveal_phone),
         )
         .route("/customers/{id}/timeline", get(customers::timeline))
+        .route("/customers/{id}/merge", post(duplicates::merge))
+        .route("/duplicates", get(duplicates::list))
+        .route("/duplicates/dismissals", post(duplicates::dismiss))
         .route(
             "/customers/{id}/contacts",
             get(customers::list_contacts).post(customers::create_contact),

@@ -67,6 +67,11 @@ fn field_mut<'a>(i: &'a mut CustomerInput, name: &str) -> Option<&'a mut String>
     })
 }
 
+/// The text of one of the [`MERGE_FIELDS`] of a customer.
+pub fn field_text(i: &CustomerInput, name: &str) -> Option<String> {
+    field_mut(&mut i.clone(), name).map(|s| s.clone())
+}
+
 /// Which side each field takes, by field name. A field without a choice
 /// keeps the survivor's value, or takes the merged record's when the
 /// survivor has none.

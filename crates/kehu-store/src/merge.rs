@@ -300,17 +300,17 @@ pub(crate) async fn survivor_of(
     by: &Principal,
     id: &CustomerId,
 ) -> Result<Option<CustomerId>> {
-    let row: Option<(String, Option<String>, Option<String>, Option<i64>)> = db
+    let row: Option<(String, Option<String>, Option<String>)> = db
         .conn()
         .fetch_optional(
             Query::new(
-                "SELECT s.id, s.owner_id, s.team_id, s.deleted_at FROM customers c \
-                 JOIN customers s ON s.id = c.merged_into WHERE c.id = $1",
+                "SELECT s.id, s.owner_id, s.team_id FROM customers c \
+                 JOIN customers s ON s.id = c.merged_into WHERE c.id = $1 AND s.deleted_at IS NULL",
             )
             .bind(id),
         )
         .await?;
-    let Some((survivor, owner, team, None)) = row else {
+    let Some((survivor, owner, team)) = row else {
         return Ok(None);
     };
     let place = Placement {

@@ -100,7 +100,19 @@ pub async fn merge(
             "cannot merge a customer into itself",
         ));
     }
+    let now = Timestamp::now();
     let mut tx = db.begin().await?;
+    // Both rows are locked before they are read, so two merges touching
+    // one record run one after the other and the second sees the first.
+    tx.execute(
+        Query::new(
+            "UPDATE customers SET updated_at = $3 WHERE id IN ($1, $2) AND deleted_at IS NULL",
+        )
+        .bind(survivor)
+        .bind(merged)
+        .bind(now),
+    )
+    .await?;
     let visible = |c: &Customer| c.deleted_at.is_none() && by.can_read(&c.placement());
     let s = customers::load_tx(&mut tx, survivor).await?;
     if !visible(&s) {
@@ -191,7 +203,6 @@ pub async fn merge(
     .await?;
     moved.insert("referrals".into(), json!(referred.len()));
 
-    let now = Timestamp::now();
     let takes_external = s.external_id.is_none() && m.external_id.is_some();
     // Customers merged earlier into the merged one now name the survivor.
     tx.execute(

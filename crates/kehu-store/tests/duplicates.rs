@@ -870,4 +870,18 @@ both!(merge_permissions_and_bad_input, |kind| async move {
         ),
         "no survivor named outside scope"
     );
+
+    // Two merges of one record at once: one goes ahead, the other finds it gone.
+    let x = add(&db, &mgr, person("重复", &[])).await;
+    let y = add(&db, &mgr, person("重复", &[])).await;
+    let z = add(&db, &mgr, person("重复", &[])).await;
+    let (first, second) = tokio::join!(
+        merge::merge(&db, &mgr, &x.id, &z.id, &none),
+        merge::merge(&db, &mgr, &y.id, &z.id, &none)
+    );
+    let outcomes = [first.is_ok(), second.is_ok()];
+    assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{outcomes:?}");
+    for r in [first, second].into_iter().filter(Result::is_err) {
+        field_error(r, "merged_id");
+    }
 });

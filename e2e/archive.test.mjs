@@ -1,8 +1,8 @@
 // Drives the real kehu server in Debian's headless Chromium: log in, create a
 // customer (first with an invalid mobile), find it by pinyin initials and by
 // the last four digits of the phone, log an interaction, see it escaped on the
-// timeline, check the pages at phone width for horizontal overflow, and
-// download the customer list as an admin.
+// timeline, check the pages at phone width for horizontal overflow,
+// download the customer list as an admin, and flag and merge a duplicate.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -158,4 +158,41 @@ test('an agent without the export permission sees no export control', async () =
   await page.goto(`${base}/customers`);
   assert.equal(await page.locator('#export').count(), 0);
   await page.close();
+});
+
+test('a likely duplicate is flagged on the form, created anyway, and merged by an admin', async () => {
+  const page = await browser.newPage();
+  await login(page);
+  const create = async (name) => {
+    await page.goto(`${base}/customers/new`);
+    await page.fill('#customer-form input[name=name]', name);
+    await page.fill('#customer-form input[name=mobile]', '13700001111');
+    await page.click('#customer-form button.primary');
+  };
+  await create('司马光');
+  await page.waitForURL(/\/customers\/[0-9a-f-]{36}$/);
+  await create('司马 光');
+  const warning = page.locator('#duplicate-warning');
+  assert.ok(await warning.isVisible(), 'the match is shown');
+  assert.match(await warning.textContent(), /司马光/);
+  await page.click('#customer-form button[name=allow_duplicate]');
+  await page.waitForURL(/\/customers\/[0-9a-f-]{36}$/);
+  await page.close();
+
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const admin = await context.newPage();
+  await login(admin, PASSWORD, 'e2e-admin');
+  await admin.click('a[href="/duplicates"]');
+  await noOverflow(admin, 'duplicates-390');
+  const group = admin.locator('section.dup-group', { hasText: '13700001111' });
+  await group.locator('a.button').first().click();
+  await noOverflow(admin, 'duplicate-compare-390');
+  await admin.check('input[name="choice.name"][value=b]');
+  await admin.click('#merge-form button.primary');
+  await admin.waitForURL(/\/customers\/[0-9a-f-]{36}$/);
+  assert.equal(await admin.locator('h1').first().evaluate((h) => h.firstChild.textContent.trim()), '司马 光');
+  assert.match(await admin.locator('#timeline').textContent(), /合并/);
+  await admin.goto(`${base}/duplicates`);
+  assert.equal(await admin.locator('section.dup-group', { hasText: '13700001111' }).count(), 0);
+  await context.close();
 });

@@ -8,6 +8,7 @@ pub mod business_time;
 pub mod code_enum;
 pub mod custom_field;
 pub mod customer;
+pub mod duplicate;
 pub mod error;
 pub mod export;
 pub mod ids;

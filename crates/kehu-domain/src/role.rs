@@ -91,6 +91,12 @@ impl Role {
         matches!(self, Role::Owner | Role::Admin | Role::Manager)
     }
 
+    /// May review the list of likely duplicate customers (within scope)
+    /// and dismiss pairs that are not the same customer.
+    pub fn can_review_duplicates(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin | Role::Manager)
+    }
+
     /// May manage users, teams, custom fields, tags, the recycle bin, and
     /// read the audit log.
     pub fn is_admin(self) -> bool {
@@ -179,6 +185,12 @@ impl Principal {
                     Scope::Own => false,
                 })
     }
+
+    /// Merging one customer into another changes both: it needs write
+    /// access to each.
+    pub fn can_merge(&self, survivor: &Placement, merged: &Placement) -> bool {
+        self.can_write(survivor) && self.can_write(merged)
+    }
 }
 
 #[cfg(test)]
@@ -236,6 +248,12 @@ mod tests {
             assert!(!p.can_write(&foreign));
         }
         assert!(!agent.can_delete(&own));
+        assert!(agent.can_merge(&own, &own));
+        assert!(!agent.can_merge(&own, &teammate));
+        assert!(manager.can_merge(&teammate, &own));
+        assert!(!manager.can_merge(&teammate, &foreign));
+        assert!(!principal(Role::ReadOnly, None).can_merge(&own, &own));
+        assert!(manager.role.can_review_duplicates() && !agent.role.can_review_duplicates());
         assert!(agent.can_assign(&agent.user_id, Some(&team)));
         assert!(!agent.can_assign(&manager.user_id, Some(&team)));
         assert!(manager.can_assign(&agent.user_id, Some(&team)));

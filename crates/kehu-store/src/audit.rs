@@ -181,6 +181,7 @@ const COLUMNS: &str =
 /// Filters for reading the log.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// Entries about this customer and about the customers merged into it.
     pub customer_id: Option<CustomerId>,
     pub entity: Option<String>,
     pub entity_id: Option<String>,
@@ -194,7 +195,12 @@ pub struct Filter {
 pub async fn list(db: &Db, f: &Filter, limit: i64) -> Result<Vec<AuditEntry>> {
     let mut q = Query::new(format!("SELECT {COLUMNS} FROM audit_log WHERE 1=1"));
     if let Some(c) = &f.customer_id {
-        q.push(" AND customer_id = ").push_arg(c);
+        // A customer's entries include those of customers merged into it.
+        q.push(" AND (customer_id = ")
+            .push_arg(c)
+            .push(" OR customer_id IN (SELECT id FROM customers WHERE merged_into = ")
+            .push_arg(c)
+            .push("))");
     }
     if let Some(e) = &f.entity {
         q.push(" AND entity = ").push_arg(e);

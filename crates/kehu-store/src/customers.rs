@@ -271,13 +271,38 @@ async fn load(db: &Db, id: &CustomerId) -> Result<Customer> {
     Ok(c)
 }
 
-/// A live customer the principal may read; `NotFound` otherwise.
+/// A live customer the principal may read; `NotFound` otherwise, or
+/// `Merged` naming the survivor when it was merged into one the principal
+/// may read.
 pub async fn get(db: &Db, by: &Principal, id: &CustomerId) -> Result<Customer> {
     let c = load(db, id).await?;
-    if c.deleted_at.is_some() || !by.can_read(&c.placement()) {
+    if !by.can_read(&c.placement()) {
         return Err(Error::NotFound);
     }
+    if c.deleted_at.is_some() {
+        return Err(match crate::merge::survivor_of(db, by, id).await? {
+            Some(s) => Error::Merged(s),
+            None => Error::NotFound,
+        });
+    }
     Ok(c)
+}
+
+/// Customers (live or deleted) matching `cond` (SQL after `WHERE`, over
+/// the alias `c`), with tags and consents.
+pub(crate) async fn load_where(db: &Db, cond: Query) -> Result<Vec<Customer>> {
+    let Query { sql, args } = cond;
+    let q = Query {
+        sql: format!("{SELECT} WHERE {sql}"),
+        args,
+    };
+    let rows: Vec<Row> = db.conn().fetch_all(q).await?;
+    let mut list = rows
+        .into_iter()
+        .map(Row::into_customer)
+        .collect::<Result<Vec<_>>>()?;
+    attach(db, &mut list).await?;
+    Ok(list)
 }
 
 /// What a create or an update writes. An update sends the whole record
@@ -417,7 +442,7 @@ async fn check_write(
     Ok((custom, tag_names))
 }
 
-async fn write_relations(
+pub(crate) async fn write_relations(
     tx: &mut Tx,
     actor: &Actor,
     id: &CustomerId,
@@ -532,6 +557,26 @@ pub(crate) fn update_query(id: &CustomerId, f: &CustomerFields, extra: Vec<(&str
 /// Creates a customer. `by` is `None` for system imports (no owner unless
 /// the fields name one).
 pub async fn create(db: &Db, by: Option<&Principal>, w: CustomerWrite) -> Result<Customer> {
+    create_in(db, by, w, false).await
+}
+
+/// Creates a customer unless it looks like one the principal may already
+/// see (same mobile, e-mail, or name and organisation): then nothing is
+/// written and the answer is [`Error::Duplicate`] listing them.
+pub async fn create_unless_duplicate(
+    db: &Db,
+    by: &Principal,
+    w: CustomerWrite,
+) -> Result<Customer> {
+    create_in(db, Some(by), w, true).await
+}
+
+async fn create_in(
+    db: &Db,
+    by: Option<&Principal>,
+    w: CustomerWrite,
+    refuse_duplicates: bool,
+) -> Result<Customer> {
     if let Some(p) = by {
         if !p.role.can_write_customers() {
             return Err(Error::Forbidden);
@@ -543,6 +588,12 @@ pub async fn create(db: &Db, by: Option<&Principal>, w: CustomerWrite) -> Result
     let mut tx = db.begin().await?;
     let (custom, tag_names) = check_write(&mut tx, by, &w, None).await?;
     let (owner, team) = resolve_owner(&mut tx, by, w.fields.owner_id.as_ref(), None).await?;
+    if refuse_duplicates {
+        let found = crate::duplicates::matching(&mut tx, by, &w.fields).await?;
+        if !found.is_empty() {
+            return Err(Error::Duplicate(found));
+        }
+    }
     let id = CustomerId::new();
     let now = Timestamp::now();
     let mut q = Query::new(format!(
@@ -672,7 +723,7 @@ pub async fn restore(db: &Db, by: &Principal, id: &CustomerId) -> Result<Custome
         return Err(Error::Forbidden);
     }
     let mut tx = db.begin().await?;
-    let n = tx.execute(Query::new("UPDATE customers SET deleted_at = NULL, deleted_by = NULL WHERE id = $1 AND deleted_at IS NOT NULL").bind(id)).await?;
+    let n = tx.execute(Query::new("UPDATE customers SET deleted_at = NULL, deleted_by = NULL WHERE id = $1 AND deleted_at IS NOT NULL AND merged_into IS NULL").bind(id)).await?;
     if n == 0 {
         return Err(Error::NotFound);
     }
@@ -694,13 +745,14 @@ pub async fn restore(db: &Db, by: &Principal, id: &CustomerId) -> Result<Custome
 }
 
 /// Deletes for good what has been in the recycle bin longer than
-/// [`RECYCLE_DAYS`]. Their audit entries stay. Returns how many went.
+/// [`RECYCLE_DAYS`], with the customers once merged into them. Their audit
+/// entries stay. Returns how many went.
 pub async fn purge_expired(db: &Db, now: Timestamp) -> Result<u64> {
     let cutoff = now.minus_days(RECYCLE_DAYS);
     let mut tx = db.begin().await?;
     let ids: Vec<(String,)> = tx
         .fetch_all(
-            Query::new("SELECT id FROM customers WHERE deleted_at IS NOT NULL AND deleted_at < $1")
+            Query::new("SELECT id FROM customers WHERE deleted_at IS NOT NULL AND merged_into IS NULL AND deleted_at < $1")
                 .bind(cutoff),
         )
         .await?;
@@ -925,11 +977,20 @@ fn like_escape(s: &str) -> String {
 
 /// Appends the scope and filter conditions (after a WHERE).
 fn push_conditions(q: &mut Query, by: &Principal, f: &Filter) {
+    // Customers merged into another are hidden like deleted ones, and are
+    // not in the recycle bin either.
     q.push(if f.deleted {
-        " c.deleted_at IS NOT NULL"
+        " c.deleted_at IS NOT NULL AND c.merged_into IS NULL"
     } else {
         " c.deleted_at IS NULL"
     });
+    push_scope(q, by);
+    push_filters(q, f);
+}
+
+/// Appends ` AND` the principal's scope over the alias `c` (nothing for
+/// those who see every customer).
+pub(crate) fn push_scope(q: &mut Query, by: &Principal) {
     match by.scope() {
         Scope::All => {}
         Scope::Team => {
@@ -943,6 +1004,9 @@ fn push_conditions(q: &mut Query, by: &Principal, f: &Filter) {
             q.push(" AND c.owner_id = ").push_arg(&by.user_id);
         }
     }
+}
+
+fn push_filters(q: &mut Query, f: &Filter) {
     if let Some(o) = &f.owner_id {
         q.push(" AND c.owner_id = ").push_arg(o);
     }

@@ -8,6 +8,12 @@ pub enum Error {
     /// told which, so ids outside the scope reveal nothing).
     #[error("not found")]
     NotFound,
+    /// The customer was merged into this one (which the caller may read).
+    #[error("merged into customer {0}")]
+    Merged(kehu_domain::ids::CustomerId),
+    /// A new customer looks like these existing ones; nothing was written.
+    #[error("likely duplicate of {} customer(s)", .0.len())]
+    Duplicate(Vec<crate::duplicates::Match>),
     /// The caller may see the record but not do this to it.
     #[error("forbidden")]
     Forbidden,

@@ -4,7 +4,9 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kehu_domain::error::FieldErrorView;
+use kehu_domain::ids::CustomerId;
 use kehu_domain::{FieldErrors, Lang};
+use kehu_store::duplicates::Match;
 use kehu_store::Error as StoreError;
 use serde::Serialize;
 
@@ -20,6 +22,13 @@ pub struct ProblemDoc {
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldErrorView>,
+    /// On 409 from creating a customer: the existing customers it looks
+    /// like (send `allow_duplicate: true` to create it anyway).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<Match>,
+    /// On 404 for a customer merged into another: the id it lives on as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<CustomerId>,
 }
 
 /// An error answered by the API.
@@ -30,6 +39,8 @@ pub struct ApiError {
     pub errors: Option<FieldErrors>,
     pub lang: Lang,
     pub retry_after: Option<u64>,
+    pub duplicates: Vec<Match>,
+    pub merged_into: Option<CustomerId>,
 }
 
 impl ApiError {
@@ -40,6 +51,8 @@ impl ApiError {
             errors: None,
             lang: Lang::ZhCn,
             retry_after: None,
+            duplicates: Vec::new(),
+            merged_into: None,
         }
     }
 
@@ -65,6 +78,8 @@ impl ApiError {
             errors: Some(errors),
             lang: Lang::ZhCn,
             retry_after: None,
+            duplicates: Vec::new(),
+            merged_into: None,
         }
     }
 
@@ -95,6 +110,20 @@ impl From<StoreError> for ApiError {
                 StatusCode::NOT_FOUND,
                 "no such record, or not in your scope",
             ),
+            StoreError::Merged(into) => ApiError {
+                merged_into: Some(into.clone()),
+                ..Self::new(
+                    StatusCode::NOT_FOUND,
+                    format!("this customer was merged into customer {into}"),
+                )
+            },
+            StoreError::Duplicate(list) => ApiError {
+                duplicates: list,
+                ..Self::new(
+                    StatusCode::CONFLICT,
+                    "likely a duplicate of the customers listed; send \"allow_duplicate\": true to create it anyway",
+                )
+            },
             StoreError::Forbidden => {
                 Self::new(StatusCode::FORBIDDEN, "your role does not allow this")
             }
@@ -134,6 +163,8 @@ impl IntoResponse for ApiError {
                 .as_ref()
                 .map(|e| e.views(self.lang))
                 .unwrap_or_default(),
+            duplicates: self.duplicates.clone(),
+            merged_into: self.merged_into.clone(),
         };
         let mut r = (
             self.status,

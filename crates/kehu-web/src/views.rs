@@ -222,6 +222,11 @@ pub struct CustomerBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub consents: Option<BTreeMap<String, Option<String>>>,
+    /// On create: create it even when it looks like an existing customer
+    /// (same mobile, e-mail, or name and organisation); otherwise such a
+    /// create answers 409 listing them. Ignored on PATCH.
+    #[serde(default)]
+    pub allow_duplicate: bool,
 }
 
 impl CustomerBody {

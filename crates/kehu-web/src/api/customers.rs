@@ -170,24 +170,30 @@ pub async fn export(
 }
 
 /// Create a customer. The caller becomes its owner unless `owner_id` names someone they may assign to.
+/// One that looks like a live customer the caller may see (same mobile, e-mail, or name and
+/// organisation) is refused with 409 listing them in `duplicates`, unless `allow_duplicate` is true.
 #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerBody,
-    responses((status = 201, body = CustomerView), (status = 422, body = ProblemDoc), (status = 403, body = ProblemDoc)), security(("bearer" = [])))]
+    responses((status = 201, body = CustomerView), (status = 409, body = ProblemDoc), (status = 422, body = ProblemDoc), (status = 403, body = ProblemDoc)), security(("bearer" = [])))]
 pub async fn create(
     State(s): State<AppState>,
     u: ApiUser,
     ApiJson(body): ApiJson<CustomerBody>,
 ) -> ApiResult<(StatusCode, Json<CustomerView>)> {
     let w = body.to_write(None).or_problem(u.lang)?;
-    let c = customers::create(&s.db, Some(&u.principal), w)
-        .await
-        .or_problem(u.lang)?;
+    let created = if body.allow_duplicate {
+        customers::create(&s.db, Some(&u.principal), w).await
+    } else {
+        customers::create_unless_duplicate(&s.db, &u.principal, w).await
+    };
+    let c = created.or_problem(u.lang)?;
     Ok((
         StatusCode::CREATED,
         Json(CustomerView::new(&u.principal, &c)),
     ))
 }
 
-/// One customer (404 when it is outside the caller's scope).
+/// One customer (404 when it is outside the caller's scope; for a customer merged into
+/// another, 404 with the survivor's id in `merged_into`).
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)),
     responses((status = 200, body = CustomerView), (status = 404, body = ProblemDoc)), security(("bearer" = [])))]
 pub async fn get(

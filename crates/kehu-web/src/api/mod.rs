@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod customers;
+pub mod duplicates;
 pub mod imports;
 
 use crate::error::ApiError;
@@ -32,6 +33,9 @@ pub fn routes() -> Router<AppState> {
             post(customers::reveal_phone),
         )
         .route("/customers/{id}/timeline", get(customers::timeline))
+        .route("/customers/{id}/merge", post(duplicates::merge))
+        .route("/duplicates", get(duplicates::list))
+        .route("/duplicates/dismissals", post(duplicates::dismiss))
         .route(
             "/customers/{id}/contacts",
             get(customers::list_contacts).post(customers::create_contact),

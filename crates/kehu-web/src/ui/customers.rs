@@ -139,6 +139,26 @@ pub struct Row {
     pub created: String,
 }
 
+impl Row {
+    /// A customer as a row of a list shown to this user.
+    pub fn of(u: &WebUser, chrome: &Chrome, c: &Customer) -> Row {
+        Row {
+            id: c.id.to_string(),
+            name: c.fields.name.clone(),
+            kind: c.fields.kind.label(u.lang),
+            mobile: phone_for(&u.principal, &c.fields.mobile)
+                .0
+                .unwrap_or_default(),
+            company: c.fields.company.clone().unwrap_or_default(),
+            city: c.fields.city.clone().unwrap_or_default(),
+            owner: c.owner_name.clone().unwrap_or_default(),
+            tags: c.tags.iter().map(|t| t.name.clone()).collect(),
+            grade: c.fields.grade.map(|g| g.code()).unwrap_or(""),
+            created: chrome.time(&c.created_at).chars().take(10).collect(),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "customers.html")]
 struct ListPage {
@@ -207,20 +227,7 @@ pub async fn list(
     let rows = result
         .items
         .iter()
-        .map(|c| Row {
-            id: c.id.to_string(),
-            name: c.fields.name.clone(),
-            kind: c.fields.kind.label(lang),
-            mobile: phone_for(&u.principal, &c.fields.mobile)
-                .0
-                .unwrap_or_default(),
-            company: c.fields.company.clone().unwrap_or_default(),
-            city: c.fields.city.clone().unwrap_or_default(),
-            owner: c.owner_name.clone().unwrap_or_default(),
-            tags: c.tags.iter().map(|t| t.name.clone()).collect(),
-            grade: c.fields.grade.map(|g| g.code()).unwrap_or(""),
-            created: chrome.time(&c.created_at).chars().take(10).collect(),
-        })
+        .map(|c| Row::of(&u, &chrome, c))
         .collect();
     let owners = auth::users(&s.db)
         .await
@@ -320,6 +327,17 @@ struct FormPage {
     fields: Vec<FieldDef>,
     channels: Vec<Opt>,
     statuses: Vec<Opt>,
+    /// Customers the one being created looks like (then the form offers
+    /// to create it anyway).
+    duplicates: Vec<DuplicateRow>,
+}
+
+/// An existing customer a new one looks like, with why.
+pub struct DuplicateRow {
+    pub id: String,
+    pub name: String,
+    pub company: String,
+    pub reasons: String,
 }
 
 async fn form_page(
@@ -384,6 +402,7 @@ async fn form_page(
             ConsentStatus::label,
             lang,
         ),
+        duplicates: Vec::new(),
     })
 }
 
@@ -439,9 +458,35 @@ pub async fn create(
         Ok(w) => w,
         Err(e) => return form_errors(&s, &u, None, p, e).await,
     };
-    match customers::create(&s.db, Some(&u.principal), w).await {
+    // After the warning, the form's "create anyway" button sends this.
+    let created = if p.get("allow_duplicate") == "1" {
+        customers::create(&s.db, Some(&u.principal), w).await
+    } else {
+        customers::create_unless_duplicate(&s.db, &u.principal, w).await
+    };
+    match created {
         Ok(c) => Ok(Redirect::to(&format!("/customers/{}", c.id)).into_response()),
         Err(StoreError::Invalid(e)) => form_errors(&s, &u, None, p, e).await,
+        Err(StoreError::Duplicate(list)) => {
+            let mut page = form_page(&s, &u, None, p, Errors::default()).await?;
+            page.duplicates = list
+                .into_iter()
+                .map(|m| DuplicateRow {
+                    id: m.id.to_string(),
+                    name: m.name,
+                    company: m.company.unwrap_or_default(),
+                    reasons: m
+                        .reasons
+                        .iter()
+                        .map(|r| r.label(u.lang))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+                .collect();
+            let mut r = render(&page);
+            *r.status_mut() = axum::http::StatusCode::CONFLICT;
+            Ok(r)
+        }
         Err(e) => Err(PageError::from_store(e, u.lang)),
     }
 }
@@ -605,10 +650,15 @@ struct ShowPage {
     timeline: Vec<TimelineRow>,
 }
 
-fn json_text(v: &serde_json::Value) -> String {
+pub(crate) fn json_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => "—".into(),
         serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", json_text(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
         other => other.to_string(),
     }
 }
@@ -621,6 +671,8 @@ fn action_label(action: &str, entity: &str, lang: Lang) -> String {
         "restore" => lang.pick("恢复", "restored"),
         "reveal" => lang.pick("查看完整号码", "revealed the number of"),
         "purge" => lang.pick("彻底删除", "purged"),
+        "merge" => lang.pick("合并", "merged"),
+        "not_duplicate" => lang.pick("标记为非重复", "marked as not a duplicate:"),
         other => return format!("{other} {entity}"),
     };
     let e = match entity {
@@ -645,8 +697,18 @@ fn change_row(
     defs: &[FieldDef],
     names: &std::collections::HashMap<String, String>,
 ) -> ChangeRow {
+    ChangeRow {
+        field: field_label(field, lang, defs),
+        old: field_value(field, &json_text(old), lang, names),
+        new: field_value(field, &json_text(new), lang, names),
+    }
+}
+
+/// A field's label: own fields from the texts, custom fields by their
+/// definition, consents by channel.
+pub(crate) fn field_label(field: &str, lang: Lang, defs: &[FieldDef]) -> String {
     let tr = crate::i18n::Tr(lang);
-    let label = if let Some(key) = field.strip_prefix("custom.") {
+    if let Some(key) = field.strip_prefix("custom.") {
         defs.iter()
             .find(|d| d.key == key)
             .map(|d| d.label.clone())
@@ -668,30 +730,29 @@ fn change_row(
         crate::i18n::lookup(&key, lang)
             .map(str::to_string)
             .unwrap_or_else(|| field.to_string())
+    }
+}
+
+/// A field's stored text as shown: codes as labels, owners by name.
+pub(crate) fn field_value(
+    field: &str,
+    text: &str,
+    lang: Lang,
+    names: &std::collections::HashMap<String, String>,
+) -> String {
+    let coded = match field {
+        "kind" => CustomerKind::parse(text).map(|x| x.label(lang)).ok(),
+        "source" => Source::parse(text).map(|x| x.label(lang)).ok(),
+        "grade" => Grade::parse(text).map(|x| x.label(lang)).ok(),
+        "gender" => GenderCode::parse(text).map(|x| x.label(lang)).ok(),
+        "role" => ContactRole::parse(text).map(|x| x.label(lang)).ok(),
+        f if f.starts_with("consent.") => ConsentStatus::parse(text).map(|x| x.label(lang)).ok(),
+        _ => None,
     };
-    let value = |v: &serde_json::Value| -> String {
-        let text = json_text(v);
-        let coded = match field {
-            "kind" => CustomerKind::parse(&text).map(|x| x.label(lang)).ok(),
-            "source" => Source::parse(&text).map(|x| x.label(lang)).ok(),
-            "grade" => Grade::parse(&text).map(|x| x.label(lang)).ok(),
-            "gender" => GenderCode::parse(&text).map(|x| x.label(lang)).ok(),
-            "role" => ContactRole::parse(&text).map(|x| x.label(lang)).ok(),
-            f if f.starts_with("consent.") => {
-                ConsentStatus::parse(&text).map(|x| x.label(lang)).ok()
-            }
-            _ => None,
-        };
-        match (coded, field) {
-            (Some(l), _) => l.to_string(),
-            (None, "owner_id") => names.get(&text).cloned().unwrap_or(text),
-            (None, _) => text,
-        }
-    };
-    ChangeRow {
-        field: label,
-        old: value(old),
-        new: value(new),
+    match (coded, field) {
+        (Some(l), _) => l.to_string(),
+        (None, "owner_id") => names.get(text).cloned().unwrap_or_else(|| text.to_string()),
+        (None, _) => text.to_string(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod customers;
+pub mod duplicates;
 pub mod form;
 pub mod imports;
 pub mod login;
@@ -43,6 +44,10 @@ pub fn routes() -> Router<AppState> {
             get(customers::edit_contact_form).post(customers::update_contact),
         )
         .route("/contacts/{id}/delete", post(customers::delete_contact))
+        .route("/duplicates", get(duplicates::list))
+        .route("/duplicates/compare", get(duplicates::compare))
+        .route("/duplicates/merge", post(duplicates::merge))
+        .route("/duplicates/dismiss", post(duplicates::dismiss))
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route(
             "/admin/users/{id}",

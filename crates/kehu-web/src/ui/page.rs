@@ -5,8 +5,9 @@ use crate::auth::WebUser;
 use crate::i18n::Tr;
 use askama::Template;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono_tz::Tz;
+use kehu_domain::ids::CustomerId;
 use kehu_domain::time::Timestamp;
 use kehu_domain::{FieldErrors, Lang};
 use kehu_store::Error as StoreError;
@@ -19,6 +20,8 @@ pub struct Chrome {
     pub is_admin: bool,
     /// May import customer files (shows the 导入 link).
     pub can_import: bool,
+    /// May review likely duplicates (the nav links to them).
+    pub reviews_duplicates: bool,
     pub csrf: String,
     /// Which top-level section is active ("customers", "admin", ...).
     pub section: &'static str,
@@ -33,6 +36,7 @@ impl Chrome {
             role_label: u.user.role.label(u.lang),
             is_admin: u.user.role.is_admin(),
             can_import: u.user.role.can_import(),
+            reviews_duplicates: u.user.role.can_review_duplicates(),
             csrf: u.csrf.clone(),
             section,
             tz,
@@ -85,6 +89,9 @@ pub struct PageError {
     pub key: &'static str,
     pub detail: String,
     pub lang: Lang,
+    /// The customer asked for was merged into this one: its page is shown
+    /// instead.
+    pub merged_into: Option<CustomerId>,
 }
 
 impl PageError {
@@ -94,6 +101,7 @@ impl PageError {
             key,
             detail: String::new(),
             lang,
+            merged_into: None,
         }
     }
 
@@ -131,6 +139,10 @@ impl PageError {
     pub fn from_store(e: StoreError, lang: Lang) -> Self {
         match e {
             StoreError::NotFound => Self::not_found(lang),
+            StoreError::Merged(into) => PageError {
+                merged_into: Some(into),
+                ..Self::not_found(lang)
+            },
             StoreError::Forbidden => Self::forbidden(lang),
             StoreError::Invalid(fe) => {
                 Self::field_errors(StatusCode::UNPROCESSABLE_ENTITY, &fe, lang)
@@ -146,6 +158,9 @@ impl PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        if let Some(id) = &self.merged_into {
+            return Redirect::to(&format!("/customers/{id}")).into_response();
+        }
         let tr = Tr(self.lang);
         let mut r = render(&ErrorPage {
             tr,

@@ -9,6 +9,7 @@ pub mod read;
 
 use anyhow::{bail, Context, Result};
 use kehu_domain::import::{map_headers, Column, ImportedRow, JobStatus};
+use kehu_domain::role::Principal;
 use kehu_domain::{FieldErrors, Lang};
 use kehu_store::audit::Actor;
 use kehu_store::import::{self, Counts, Outcome, Owner};
@@ -54,9 +55,10 @@ pub struct Options {
     /// Which column goes where, `(index, field)`; `None` recognises the
     /// headers.
     pub mapping: Option<Columns>,
-    /// Who the import acts as in the audit log; `None` is the system
-    /// (`system:import`).
-    pub actor: Option<Actor>,
+    /// Who imports: a user, whose scope limits which customers rows may
+    /// update and who is named in the audit log; `None` is the system
+    /// (`system:import`, every customer).
+    pub by: Option<Principal>,
     /// A job record already started (running) to report into; `None`
     /// records a new one.
     pub job: Option<String>,
@@ -66,8 +68,9 @@ pub struct Options {
 
 impl Options {
     fn actor(&self) -> Actor {
-        self.actor
-            .clone()
+        self.by
+            .as_ref()
+            .map(Actor::from)
             .unwrap_or_else(|| Actor::system("import"))
     }
 }
@@ -149,7 +152,15 @@ pub async fn preview(db: &Db, path: &Path, opts: &Options, n: usize) -> Result<P
         }
     }
     let rows: Vec<ImportedRow> = read.iter().map(|r| r.2.clone()).collect();
-    let outcomes = import::apply(db, &opts.actor(), &opts.owner, &rows, true).await?;
+    let outcomes = import::apply(
+        db,
+        &opts.actor(),
+        opts.by.as_ref(),
+        &opts.owner,
+        &rows,
+        true,
+    )
+    .await?;
     Ok(Preview {
         headers,
         rows: read
@@ -264,7 +275,15 @@ async fn run(
         }
         if batch.len() == BATCH || (done && !batch.is_empty()) {
             let rows: Vec<ImportedRow> = batch.iter().map(|b| b.2.clone()).collect();
-            let outcomes = import::apply(db, actor, &opts.owner, &rows, opts.dry_run).await?;
+            let outcomes = import::apply(
+                db,
+                actor,
+                opts.by.as_ref(),
+                &opts.owner,
+                &rows,
+                opts.dry_run,
+            )
+            .await?;
             for ((line, cells, _), o) in batch.drain(..).zip(outcomes) {
                 progress.counts.add(&o);
                 progress.rows += 1;

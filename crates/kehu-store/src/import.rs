@@ -15,6 +15,7 @@ use kehu_domain::customer::{CustomerFields, CustomerInput};
 use kehu_domain::ids::{CustomerId, TeamId, UserId};
 use kehu_domain::import::ImportedRow;
 use kehu_domain::mobile::Mobile;
+use kehu_domain::role::Principal;
 use kehu_domain::search;
 use kehu_domain::text;
 use kehu_domain::time::Timestamp;
@@ -342,7 +343,13 @@ fn new_customer(
 }
 
 /// Decides what each row does, against the customers loaded for the batch.
-fn plan(known: &mut Known, owner: &Owner, rows: &[ImportedRow], now: Timestamp) -> Vec<Outcome> {
+fn plan(
+    known: &mut Known,
+    scope: Option<&Principal>,
+    owner: &Owner,
+    rows: &[ImportedRow],
+    now: Timestamp,
+) -> Vec<Outcome> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let fresh = row.overlay(&CustomerInput::default());
@@ -378,6 +385,13 @@ fn plan(known: &mut Known, owner: &Owner, rows: &[ImportedRow], now: Timestamp) 
                     Outcome::Created
                 }
             },
+            Match::One(i) if scope.is_some_and(|p| !p.can_write(&known.recs[i].customer.placement())) => {
+                rejected(
+                    "external_id",
+                    "与您权限范围之外的已有客户相同（外部编号、手机或邮箱），不能更新",
+                    "matches an existing customer outside your scope (external id, mobile or e-mail); not updated",
+                )
+            }
             Match::One(i) => {
                 let rec = &known.recs[i];
                 match row.overlay(&rec.customer.fields.to_input()).parse() {
@@ -532,6 +546,7 @@ async fn write(tx: &mut Tx, actor: &Actor, known: &Known, now: Timestamp) -> Res
 pub async fn apply(
     db: &Db,
     actor: &Actor,
+    scope: Option<&Principal>,
     owner: &Owner,
     rows: &[ImportedRow],
     dry_run: bool,
@@ -543,7 +558,7 @@ pub async fn apply(
     let now = Timestamp::now();
     let mut tx = db.begin().await?;
     let mut known = Known::load(&mut tx, &keys).await?;
-    let out = plan(&mut known, owner, rows, now);
+    let out = plan(&mut known, scope, owner, rows, now);
     write(&mut tx, actor, &known, now).await?;
     if !dry_run {
         tx.commit().await?;

@@ -33,7 +33,9 @@ async fn matching(kind: Kind) {
         ",王芳,13900000000,",
         "E1,张伟,13812345678,zw@example.com",
     ]);
-    let out = apply(&db, &actor, &owner, &file, false).await.unwrap();
+    let out = apply(&db, &actor, None, &owner, &file, false)
+        .await
+        .unwrap();
     assert_eq!(
         out,
         vec![
@@ -44,13 +46,16 @@ async fn matching(kind: Kind) {
         ],
         "a repeated row in one file updates"
     );
-    let again = apply(&db, &actor, &owner, &file, false).await.unwrap();
+    let again = apply(&db, &actor, None, &owner, &file, false)
+        .await
+        .unwrap();
     assert!(again.iter().all(|o| *o == Outcome::Unchanged), "{again:?}");
     // By mobile when the external id is new (and then recorded); a customer
     // that already has another external id is not taken over.
     let out = apply(
         &db,
         &actor,
+        None,
         &owner,
         &rows(&[
             "编号,姓名,手机,邮箱",
@@ -71,6 +76,7 @@ async fn matching(kind: Kind) {
     apply(
         &db,
         &actor,
+        None,
         &owner,
         &rows(&["姓名,手机", "张伟二号,13700000000"]),
         false,
@@ -80,6 +86,7 @@ async fn matching(kind: Kind) {
     apply(
         &db,
         &actor,
+        None,
         &owner,
         &rows(&["外部编号,姓名,手机", "E7,张伟三号,13700000000"]),
         false,
@@ -95,6 +102,7 @@ async fn matching(kind: Kind) {
     let out = apply(
         &db,
         &actor,
+        None,
         &owner,
         &rows(&["姓名,手机", "某人,13700000000"]),
         false,
@@ -110,6 +118,7 @@ async fn matching(kind: Kind) {
     let out = apply(
         &db,
         &actor,
+        None,
         &owner,
         &rows(&["姓名,手机", "新人,13600000000"]),
         true,
@@ -128,4 +137,84 @@ async fn import_matching_sqlite() {
 #[tokio::test]
 async fn import_matching_postgres() {
     matching(Kind::Postgres).await
+}
+
+/// A user's import updates only customers the user may write; a row that
+/// matches anyone else's customer is refused, not applied.
+async fn scoped(kind: Kind) {
+    use kehu_domain::customer::CustomerInput;
+    use kehu_store::customers::{self, CustomerWrite};
+    let db = fresh(kind).await.unwrap();
+    let manager = kehu_store::testing::user(&db, "ma", "manager", "一部")
+        .await
+        .principal();
+    let theirs = kehu_store::testing::user(&db, "b1", "agent", "二部")
+        .await
+        .principal();
+    let ours = kehu_store::testing::user(&db, "a1", "agent", "一部")
+        .await
+        .principal();
+    for (p, name, mobile) in [
+        (&theirs, "外部客户", "13800000001"),
+        (&ours, "本部客户", "13800000002"),
+    ] {
+        let input = CustomerInput {
+            kind: "person".into(),
+            name: name.into(),
+            mobile: mobile.into(),
+            ..Default::default()
+        };
+        let w = CustomerWrite {
+            fields: input.parse().unwrap(),
+            custom: Default::default(),
+            tags: vec![],
+            consents: Default::default(),
+        };
+        customers::create(&db, Some(p), w).await.unwrap();
+    }
+    let file = rows(&[
+        "姓名,手机,城市",
+        "改名,13800000001,杭州",
+        "本部客户,13800000002,杭州",
+    ]);
+    let actor = Actor::from(&manager);
+    let owner = Owner {
+        user: Some(manager.user_id.clone()),
+        team: manager.team_id.clone(),
+    };
+    let out = apply(&db, &actor, Some(&manager), &owner, &file, false)
+        .await
+        .unwrap();
+    assert!(matches!(&out[0], Outcome::Rejected(_)), "{out:?}");
+    assert_eq!(out[1], Outcome::Updated);
+    let name: (String, Option<String>) = db
+        .conn()
+        .fetch_one(Query::new(
+            "SELECT name, city FROM customers WHERE mobile = '13800000001'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(name, ("外部客户".to_string(), None), "untouched");
+    // The system (the CLI) imports across every scope.
+    let out = apply(
+        &db,
+        &Actor::system("test"),
+        None,
+        &Owner::default(),
+        &file,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out[0], Outcome::Updated);
+}
+
+#[tokio::test]
+async fn import_scope_sqlite() {
+    scoped(Kind::Sqlite).await
+}
+
+#[tokio::test]
+async fn import_scope_postgres() {
+    scoped(Kind::Postgres).await
 }

@@ -431,7 +431,7 @@ fn options(state: &AppState, p: &Principal, job: &Job, plan: &Plan, dry_run: boo
         dry_run,
         rejects: Some(job_dir(state, &job.id).join(REJECTS)),
         mapping: Some(plan.columns.clone()),
-        actor: Some(Actor::from(p)),
+        by: Some(p.clone()),
         job: Some(job.id.clone()),
         source: job.source.clone(),
     }

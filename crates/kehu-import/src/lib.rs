@@ -18,6 +18,10 @@ use kehu_store::Db;
 use std::io::Write;
 use std::path::Path;
 
+/// Written rows after which the planner's statistics are refreshed, so the
+/// first searches after a big import are planned on the new data.
+const REFRESH_STATISTICS_AFTER: u64 = 10_000;
+
 /// Rows written per transaction.
 pub const BATCH: usize = 500;
 
@@ -213,6 +217,10 @@ pub async fn customers(
     match run(db, &mut source, &columns, opts, &actor, observer).await {
         Ok(progress) => {
             import_jobs::finish(db, &actor, &job, &progress).await?;
+            let c = &progress.counts;
+            if !opts.dry_run && c.created + c.updated >= REFRESH_STATISTICS_AFTER {
+                db.refresh_statistics().await?;
+            }
             Ok(Report {
                 counts: progress.counts,
                 format: source.format,

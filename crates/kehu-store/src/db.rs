@@ -341,6 +341,27 @@ impl Db {
         Ok(())
     }
 
+    /// Refreshes the query planner's statistics of the customer tables after
+    /// a bulk load. PostgreSQL plans joins from them (without them it may
+    /// hash-join a whole table until autovacuum gets to it); SQLite's plans
+    /// here come from the indexes alone, so nothing is done there.
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        if let Db::Postgres(pool) = self {
+            for table in [
+                "customers",
+                "customer_terms",
+                "customer_tags",
+                "contacts",
+                "interactions",
+            ] {
+                sqlx::query(&format!("ANALYZE {table}"))
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Starts a transaction (on SQLite, on the writer connection, taking
     /// the write lock at once: a transaction that read first and wrote
     /// later would fail with SQLITE_BUSY_SNAPSHOT after a single-statement

@@ -289,6 +289,7 @@ pub async fn run(
     }
     let t = Instant::now();
     let added = add_interactions(db, interactions, seed).await?;
+    db.refresh_statistics().await?;
     let secs = t.elapsed().as_secs_f64();
     println!(
         "| add {interactions} interactions per customer | {added} | {secs:.1} | {:.0} | {:.0} |",
@@ -339,7 +340,7 @@ pub async fn run(
     }
 
     println!();
-    println!("| list page (count up to 10,001, then 20 rows) | n | p50 ms | p95 ms | p99 ms | rows found |");
+    println!("| list page (count up to 1,001, then 20 rows) | n | p50 ms | p95 ms | p99 ms | rows found |");
     println!("| --- | --- | --- | --- | --- | --- |");
     let pages: Vec<String> = (0..queries).map(|i| (i % 50).to_string()).collect();
     let views: [(&str, Filter, Sort); 4] = [
@@ -374,7 +375,7 @@ pub async fn run(
                 // As the list page does: the capped count for page numbers,
                 // then the page.
                 let offset = page.parse::<i64>().unwrap_or(0) * 20;
-                customers::count_upto(db, &p, &f, 10_001).await?;
+                customers::count_upto(db, &p, &f, 1_001).await?;
                 let items = customers::list(db, &p, &f, sort, 20, None, Some(offset)).await?;
                 Ok(items.items.len())
             }

@@ -612,7 +612,10 @@ async fn create_in(
     q.push_list(args);
     tx.execute(q).await?;
     write_relations(&mut tx, &actor, &id, &tag_names, &w.consents).await?;
-    crate::search::reindex(&mut tx, &[&id]).await?;
+    // A new customer has no contacts: its terms come from its own fields.
+    let f = &w.fields;
+    let terms = search::terms(&f.name, f.company.as_deref(), f.email.as_deref(), []);
+    crate::search::insert(&mut tx, &[(&id, terms)]).await?;
     let c = load_tx(&mut tx, &id).await?;
     audit::record(
         &mut tx,

@@ -163,7 +163,8 @@ impl Known {
 
     /// Loads every customer a row of the batch could match, with a few
     /// indexed `IN` queries.
-    async fn load(tx: &mut Tx, keys: &[Keys]) -> Result<Known> {
+    async fn load(tx: &mut Tx, rows: &[Prepared<'_>]) -> Result<Known> {
+        let keys: Vec<&Keys> = rows.iter().map(|p| &p.keys).collect();
         let mut known = Known::default();
         let mut seen: HashSet<CustomerId> = HashSet::new();
         let lists: [(&str, Vec<&str>); 4] = [
@@ -314,6 +315,22 @@ impl Keys {
     }
 }
 
+/// A row with what is read from it once: its fields over a blank record
+/// (what a new customer gets) and its matching keys.
+struct Prepared<'a> {
+    row: &'a ImportedRow,
+    fresh: CustomerInput,
+    keys: Keys,
+}
+
+impl Prepared<'_> {
+    fn of(row: &ImportedRow) -> Prepared<'_> {
+        let fresh = row.overlay(&CustomerInput::default());
+        let keys = Keys::of(row, &fresh);
+        Prepared { row, fresh, keys }
+    }
+}
+
 /// A new customer's record as the import writes it.
 fn new_customer(
     fields: CustomerFields,
@@ -347,13 +364,11 @@ fn plan(
     known: &mut Known,
     scope: Option<&Principal>,
     owner: &Owner,
-    rows: &[ImportedRow],
+    rows: &[Prepared],
     now: Timestamp,
 ) -> Vec<Outcome> {
     let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let fresh = row.overlay(&CustomerInput::default());
-        let keys = Keys::of(row, &fresh);
+    for Prepared { row, fresh, keys } in rows {
         let tag_names = match tags::parse_names(&row.tags) {
             Ok(t) => t,
             Err(e) => {
@@ -361,7 +376,7 @@ fn plan(
                 continue;
             }
         };
-        let outcome = match known.find(row, &keys) {
+        let outcome = match known.find(row, keys) {
             Match::Problem(o) => o,
             Match::None => match fresh.parse() {
                 Err(e) => Outcome::Rejected(e),
@@ -551,14 +566,11 @@ pub async fn apply(
     rows: &[ImportedRow],
     dry_run: bool,
 ) -> Result<Vec<Outcome>> {
-    let keys: Vec<Keys> = rows
-        .iter()
-        .map(|r| Keys::of(r, &r.overlay(&CustomerInput::default())))
-        .collect();
+    let prepared: Vec<Prepared> = rows.iter().map(Prepared::of).collect();
     let now = Timestamp::now();
     let mut tx = db.begin().await?;
-    let mut known = Known::load(&mut tx, &keys).await?;
-    let out = plan(&mut known, scope, owner, rows, now);
+    let mut known = Known::load(&mut tx, &prepared).await?;
+    let out = plan(&mut known, scope, owner, &prepared, now);
     write(&mut tx, actor, &known, now).await?;
     if !dry_run {
         tx.commit().await?;

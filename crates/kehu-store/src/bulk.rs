@@ -7,7 +7,6 @@ use crate::db::{Arg, Query};
 use crate::{customers, tags, Db, Result};
 use kehu_domain::customer::{ContactFields, CustomerFields, InteractionKind};
 use kehu_domain::ids::{ContactId, CustomerId, InteractionId, TeamId, UserId};
-use kehu_domain::search;
 use kehu_domain::time::Timestamp;
 use serde_json::json;
 use std::collections::HashMap;
@@ -124,17 +123,9 @@ pub async fn insert(
     }
     let terms: Vec<_> = batch
         .iter()
-        .map(|c| {
-            search::terms(
-                &c.fields.name,
-                c.fields.company.as_deref(),
-                c.fields.email.as_deref(),
-                c.contacts.iter().map(|ct| ct.name.as_str()),
-            )
-        })
+        .map(|c| crate::search::terms_of(&c.fields, c.contacts.iter().map(|ct| ct.name.as_str())))
         .collect();
-    let items: Vec<_> = ids.iter().zip(terms).collect();
-    crate::search::insert(&mut tx, &items).await?;
+    crate::search::insert(&mut tx, ids.iter().zip(&terms)).await?;
     audit::record(
         &mut tx,
         actor,

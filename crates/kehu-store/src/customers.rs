@@ -613,9 +613,8 @@ async fn create_in(
     tx.execute(q).await?;
     write_relations(&mut tx, &actor, &id, &tag_names, &w.consents).await?;
     // A new customer has no contacts: its terms come from its own fields.
-    let f = &w.fields;
-    let terms = search::terms(&f.name, f.company.as_deref(), f.email.as_deref(), []);
-    crate::search::insert(&mut tx, &[(&id, terms)]).await?;
+    let terms = crate::search::terms_of(&w.fields, []);
+    crate::search::insert(&mut tx, [(&id, &terms)]).await?;
     let c = load_tx(&mut tx, &id).await?;
     audit::record(
         &mut tx,

@@ -16,7 +16,6 @@ use kehu_domain::ids::{CustomerId, TeamId, UserId};
 use kehu_domain::import::ImportedRow;
 use kehu_domain::mobile::Mobile;
 use kehu_domain::role::Principal;
-use kehu_domain::search;
 use kehu_domain::text;
 use kehu_domain::time::Timestamp;
 use kehu_domain::{FieldErrors, Problem};
@@ -500,14 +499,13 @@ async fn write(tx: &mut Tx, actor: &Actor, known: &Known, now: Timestamp) -> Res
         .iter()
         .filter(|r| r.before.is_none())
         .map(|r| {
-            let f = &r.customer.fields;
             (
                 &r.customer.id,
-                search::terms(&f.name, f.company.as_deref(), f.email.as_deref(), []),
+                crate::search::terms_of(&r.customer.fields, []),
             )
         })
         .collect();
-    crate::search::insert(tx, &new_terms).await?;
+    crate::search::insert(tx, new_terms.iter().map(|(id, t)| (*id, t))).await?;
     let renamed: Vec<&CustomerId> = dirty
         .iter()
         .filter(|r| r.before.is_some() && r.indexed != indexed_text(&r.customer.fields))

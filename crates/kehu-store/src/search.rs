@@ -18,14 +18,25 @@ pub(crate) fn indexed_text(f: &CustomerFields) -> IndexedText {
     (f.name.clone(), f.company.clone(), f.email.clone())
 }
 
+/// The terms of a customer with these fields and contact names.
+pub(crate) fn terms_of<'a>(
+    f: &'a CustomerFields,
+    contacts: impl IntoIterator<Item = &'a str>,
+) -> BTreeSet<String> {
+    search::terms(&f.name, f.company.as_deref(), f.email.as_deref(), contacts)
+}
+
 /// Customers per batch when the whole index is rebuilt.
 const REBUILD_BATCH: usize = 1000;
 
 /// Adds the terms of customers that have none yet (new customers).
-pub(crate) async fn insert(tx: &mut Tx, items: &[(&CustomerId, BTreeSet<String>)]) -> Result<()> {
+pub(crate) async fn insert<'a>(
+    tx: &mut Tx,
+    items: impl IntoIterator<Item = (&'a CustomerId, &'a BTreeSet<String>)>,
+) -> Result<()> {
     let rows: Vec<[Arg; 2]> = items
-        .iter()
-        .flat_map(|(id, terms)| terms.iter().map(|t| [Arg::from(t), Arg::from(*id)]))
+        .into_iter()
+        .flat_map(|(id, terms)| terms.iter().map(move |t| [Arg::from(t), Arg::from(id)]))
         .collect();
     tx.insert_rows(
         "INSERT INTO customer_terms (term, customer_id)",
@@ -37,7 +48,7 @@ pub(crate) async fn insert(tx: &mut Tx, items: &[(&CustomerId, BTreeSet<String>)
 }
 
 /// Recomputes the terms of these customers from what is stored (name,
-/// company, contacts), replacing the old ones.
+/// company, e-mail, contacts), replacing the old ones.
 pub(crate) async fn reindex(tx: &mut Tx, ids: &[&CustomerId]) -> Result<()> {
     for chunk in ids.chunks(REBUILD_BATCH) {
         let mut q = Query::new("SELECT id, name, company, email FROM customers WHERE id IN ");
@@ -51,9 +62,7 @@ pub(crate) async fn reindex(tx: &mut Tx, ids: &[&CustomerId]) -> Result<()> {
         for (cid, name) in &contacts {
             by_customer.entry(cid).or_default().push(name);
         }
-        let mut q = Query::new("DELETE FROM customer_terms WHERE customer_id IN ");
-        q.push_list(chunk.iter().copied());
-        tx.execute(q).await?;
+        remove(tx, chunk).await?;
         let parsed: Vec<(CustomerId, BTreeSet<String>)> = customers
             .iter()
             .filter_map(|(id, name, company, email)| {
@@ -62,15 +71,13 @@ pub(crate) async fn reindex(tx: &mut Tx, ids: &[&CustomerId]) -> Result<()> {
                 id.parse().ok().map(|id| (id, terms))
             })
             .collect();
-        let items: Vec<(&CustomerId, BTreeSet<String>)> =
-            parsed.iter().map(|(id, t)| (id, t.clone())).collect();
-        insert(tx, &items).await?;
+        insert(tx, parsed.iter().map(|(id, t)| (id, t))).await?;
     }
     Ok(())
 }
 
-/// Removes the terms of customers about to be deleted for good.
-pub(crate) async fn remove(tx: &mut Tx, ids: &[&str]) -> Result<()> {
+/// Removes the terms of these customers (re-indexed, or deleted for good).
+pub(crate) async fn remove<A: Into<Arg> + Copy>(tx: &mut Tx, ids: &[A]) -> Result<()> {
     for chunk in ids.chunks(REBUILD_BATCH) {
         let mut q = Query::new("DELETE FROM customer_terms WHERE customer_id IN ");
         q.push_list(chunk.iter().copied());

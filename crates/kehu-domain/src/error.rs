@@ -15,6 +15,7 @@ pub enum Problem {
     InvalidEmail,
     InvalidDate,
     InvalidNumber,
+    InvalidAmount,
     InvalidChoice { allowed: Vec<String> },
     InvalidLogin,
     WeakPassword { min: usize },
@@ -34,6 +35,7 @@ impl Problem {
             Problem::InvalidEmail => "invalid_email",
             Problem::InvalidDate => "invalid_date",
             Problem::InvalidNumber => "invalid_number",
+            Problem::InvalidAmount => "invalid_amount",
             Problem::InvalidChoice { .. } => "invalid_choice",
             Problem::InvalidLogin => "invalid_login",
             Problem::WeakPassword { .. } => "weak_password",
@@ -65,6 +67,12 @@ impl Problem {
             (Problem::InvalidDate, Lang::En) => "must be a date as YYYY-MM-DD".into(),
             (Problem::InvalidNumber, Lang::ZhCn) => "应为数字".into(),
             (Problem::InvalidNumber, Lang::En) => "must be a number".into(),
+            (Problem::InvalidAmount, Lang::ZhCn) => {
+                "金额格式不正确，应以元为单位、最多两位小数（如 1234.56）".into()
+            }
+            (Problem::InvalidAmount, Lang::En) => {
+                "must be an amount in yuan with at most two decimals (such as 1234.56)".into()
+            }
             (Problem::InvalidChoice { allowed }, Lang::ZhCn) => {
                 format!("取值无效，可选：{}", allowed.join("、"))
             }

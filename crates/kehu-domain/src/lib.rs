@@ -15,6 +15,7 @@ pub mod ids;
 pub mod import;
 pub mod lang;
 pub mod mobile;
+pub mod money;
 pub mod name;
 pub mod role;
 pub mod search;

@@ -977,8 +977,18 @@ fn like_escape(s: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// Appends the scope and filter conditions (after a WHERE).
-fn push_conditions(q: &mut Query, by: &Principal, f: &Filter) {
+/// Appends the scope, filter and search conditions (after a WHERE). A
+/// search reaches at most `reach` candidates per kind of match (see
+/// [`SEARCH_REACH`]); `None` reaches every match.
+fn push_conditions(q: &mut Query, by: &Principal, f: &Filter, reach: Option<i64>) {
+    push_scope_and_filters(q, by, f);
+    if let Some(text) = search_text(f) {
+        push_search(q, by, f, &text, reach);
+    }
+}
+
+/// The conditions besides the search, over the alias `c`.
+fn push_scope_and_filters(q: &mut Query, by: &Principal, f: &Filter) {
     // Customers merged into another are hidden like deleted ones, and are
     // not in the recycle bin either.
     q.push(if f.deleted {
@@ -1027,9 +1037,6 @@ fn push_filters(q: &mut Query, f: &Filter) {
     if let Some(t) = f.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         q.push(" AND EXISTS (SELECT 1 FROM customer_tags ct JOIN tags tg ON tg.id = ct.tag_id WHERE ct.customer_id = c.id AND tg.name = ").push_arg(t).push(")");
     }
-    if let Some(text) = search_text(f) {
-        push_search(q, &text);
-    }
 }
 
 fn search_text(f: &Filter) -> Option<SearchQuery> {
@@ -1044,12 +1051,76 @@ fn push_prefix(q: &mut Query, col: &str, prefix: &str) {
     }
 }
 
-/// Narrows to customers the search finds: a union of index lookups (terms,
-/// pinyin, mobile, e-mail, tag, contacts' mobiles), never a scan.
-fn push_search(q: &mut Query, s: &SearchQuery) {
+/// How many candidates of each kind a search page ranks: the exact matches
+/// (name, pinyin, initials, phone, last four digits, e-mail) and all
+/// matches, each the most recently added first (ids are time-ordered), within
+/// the user's scope and filters. A search matching more customers than this
+/// asks for a narrower search; ranking tens of thousands of rows for a page
+/// of 20 would make every broad search slow. Exports reach every match.
+pub const SEARCH_REACH: i64 = 1000;
+
+/// Narrows to customers the search finds: index lookups (terms, pinyin,
+/// mobile, e-mail, tag, contacts' mobiles), never a scan.
+fn push_search(q: &mut Query, by: &Principal, f: &Filter, s: &SearchQuery, reach: Option<i64>) {
+    let Some(reach) = reach else {
+        q.push(" AND c.id IN (");
+        push_matches(q, s);
+        q.push(")");
+        return;
+    };
+    q.push(" AND c.id IN (SELECT id FROM (");
+    push_reached(q, by, f, reach, |q| push_exact(q, s));
+    q.push(") exact UNION SELECT id FROM (");
+    push_reached(q, by, f, reach, |q| push_matches(q, s));
+    q.push(") matched)");
+}
+
+/// The newest `reach` ids of a union of lookups that pass the scope and
+/// filters. Inside, the alias `c` names the candidate's row.
+fn push_reached(
+    q: &mut Query,
+    by: &Principal,
+    f: &Filter,
+    reach: i64,
+    union: impl FnOnce(&mut Query),
+) {
+    q.push("SELECT m.id FROM (");
+    union(q);
+    q.push(") m JOIN customers c ON c.id = m.id WHERE");
+    push_scope_and_filters(q, by, f);
+    q.push(" ORDER BY m.id DESC LIMIT ").push_arg(reach);
+}
+
+/// Customers the text names exactly: the first rank of [`push_rank`], and
+/// its pinyin and initials.
+fn push_exact(q: &mut Query, s: &SearchQuery) {
+    let text = s.text.as_str();
+    q.push("SELECT id FROM customers WHERE name = ")
+        .push_arg(text);
+    q.push(" UNION SELECT id FROM customers WHERE email = ")
+        .push_arg(text);
+    if s.pinyin.is_some() {
+        for col in ["name_pinyin", "name_initials"] {
+            q.push(&format!(" UNION SELECT id FROM customers WHERE {col} = "))
+                .push_arg(text);
+        }
+    }
+    if let Some(d) = &s.digits {
+        q.push(" UNION SELECT id FROM customers WHERE mobile = ")
+            .push_arg(d.as_str());
+        if d.len() == 4 {
+            q.push(" UNION SELECT id FROM customers WHERE mobile_last4 = ")
+                .push_arg(d.as_str());
+        }
+    }
+}
+
+/// Every customer the search finds: a union of index lookups (one column,
+/// `id`).
+fn push_matches(q: &mut Query, s: &SearchQuery) {
     // The first branch always applies, so the union is never empty (a tag's
     // exact name became the tag filter before this; see `tag_as_filter`).
-    q.push(" AND c.id IN (SELECT customer_id FROM customer_terms WHERE term IN ")
+    q.push("SELECT customer_id AS id FROM customer_terms WHERE term IN ")
         .push_list(s.terms.iter().chain(s.terms.is_empty().then_some(&s.text)))
         .push(" GROUP BY customer_id HAVING COUNT(*) = ")
         .push_arg(s.terms.len().max(1) as i64);
@@ -1077,7 +1148,6 @@ fn push_search(q: &mut Query, s: &SearchQuery) {
         q.push(" UNION SELECT customer_id FROM customer_terms WHERE term = ")
             .push_arg(d.as_str());
     }
-    q.push(")");
 }
 
 /// How well a row matches the search, best first: exact name, phone, last
@@ -1128,7 +1198,8 @@ async fn tag_as_filter(db: &Db, f: &Filter) -> Result<Filter> {
 }
 
 /// Lists customers in the principal's scope. Pass `offset` for numbered
-/// pages (UI) or `cursor` for continuing from an earlier page (API).
+/// pages (UI) or `cursor` for continuing from an earlier page (API). A
+/// search ranks at most [`SEARCH_REACH`] candidates of each kind.
 pub async fn list(
     db: &Db,
     by: &Principal,
@@ -1137,6 +1208,33 @@ pub async fn list(
     limit: i64,
     cursor: Option<&str>,
     offset: Option<i64>,
+) -> Result<Page> {
+    let reach = Some(SEARCH_REACH);
+    list_reaching(db, by, f, sort, limit, cursor, offset, reach).await
+}
+
+/// [`list`] whose search reaches every match (exports).
+pub(crate) async fn list_every_match(
+    db: &Db,
+    by: &Principal,
+    f: &Filter,
+    sort: Sort,
+    limit: i64,
+    cursor: Option<&str>,
+) -> Result<Page> {
+    list_reaching(db, by, f, sort, limit, cursor, None, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn list_reaching(
+    db: &Db,
+    by: &Principal,
+    f: &Filter,
+    sort: Sort,
+    limit: i64,
+    cursor: Option<&str>,
+    offset: Option<i64>,
+    reach: Option<i64>,
 ) -> Result<Page> {
     if f.deleted && !by.role.is_admin() {
         return Err(Error::Forbidden);
@@ -1149,7 +1247,7 @@ pub async fn list(
         .map(|c| decode_cursor(c, sort, search.is_some()))
         .transpose()?;
     let mut q = Query::new(format!("{SELECT} WHERE"));
-    push_conditions(&mut q, by, f);
+    push_conditions(&mut q, by, f, reach);
     let col = sort.column();
     let (cmp, dir) = if sort.descending() {
         ("<", "DESC")
@@ -1207,20 +1305,22 @@ pub async fn list(
     Ok(Page { items, next_cursor })
 }
 
-/// How many customers match (for page numbers).
+/// How many customers match, every match of a search included (an export
+/// of the list holds this many).
 pub async fn count(db: &Db, by: &Principal, f: &Filter) -> Result<i64> {
     let f = &tag_as_filter(db, f).await?;
     let mut q = Query::new("SELECT COUNT(*) FROM customers c WHERE");
-    push_conditions(&mut q, by, f);
+    push_conditions(&mut q, by, f, None);
     db.conn().scalar(q).await
 }
 
-/// How many customers match, counting no further than `cap` (a list page
-/// needs "more than 10,000", not an exact count of a million rows).
+/// How many customers a list page can show, counting no further than `cap`
+/// (a list page needs "more than 1,000", not an exact count of a million
+/// rows; a search reaches [`SEARCH_REACH`] candidates of each kind).
 pub async fn count_upto(db: &Db, by: &Principal, f: &Filter, cap: i64) -> Result<i64> {
     let f = &tag_as_filter(db, f).await?;
     let mut q = Query::new("SELECT COUNT(*) FROM (SELECT 1 FROM customers c WHERE");
-    push_conditions(&mut q, by, f);
+    push_conditions(&mut q, by, f, Some(SEARCH_REACH));
     q.push(" LIMIT ").push_arg(cap).push(") AS matched");
     db.conn().scalar(q).await
 }
@@ -1232,7 +1332,7 @@ pub async fn referrals(
     id: &CustomerId,
 ) -> Result<Vec<(CustomerId, String)>> {
     let mut q = Query::new("SELECT c.id, c.name FROM customers c WHERE");
-    push_conditions(&mut q, by, &Filter::default());
+    push_conditions(&mut q, by, &Filter::default(), None);
     q.push(" AND c.referred_by = ")
         .push_arg(id)
         .push(" ORDER BY c.created_at");

@@ -213,7 +213,7 @@ pub async fn customers<W: Write + Send>(
     let mut rows = 0u64;
     let mut cursor: Option<String> = None;
     loop {
-        let page = customers::list(db, &by, f, sort, CHUNK, cursor.as_deref(), None).await?;
+        let page = customers::list_every_match(db, &by, f, sort, CHUNK, cursor.as_deref()).await?;
         for c in &page.items {
             sheet.row(&cells(c, phones, tz))?;
             rows += 1;

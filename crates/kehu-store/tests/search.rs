@@ -374,3 +374,73 @@ both!(counting_stops_at_the_cap, |kind| async move {
     );
     assert_eq!(customers::count(&db, &p, &zhang).await.unwrap(), 2);
 });
+
+/// `n` people named `prefix` + a number, added in one batch.
+async fn many(db: &Db, prefix: &str, n: usize, owner: &Principal) {
+    use kehu_store::audit::Actor;
+    use kehu_store::bulk::{self, NewCustomer};
+    let batch: Vec<NewCustomer> = (0..n)
+        .map(|i| NewCustomer {
+            fields: person(&format!("{prefix}{i}")).parse().unwrap(),
+            owner: Some(owner.user_id.clone()),
+            team: None,
+            tags: vec![],
+            created_at: Timestamp::now(),
+            contacts: vec![],
+            interactions: vec![],
+        })
+        .collect();
+    bulk::insert(db, &Actor::system("test"), "test", &batch)
+        .await
+        .unwrap();
+}
+
+both!(broad_searches_rank_a_bounded_reach, |kind| async move {
+    let db = fresh(kind).await.unwrap();
+    let admin = user(&db, "admin", "admin").await;
+    let agent = user(&db, "agent", "agent").await;
+    // The oldest customers: an exact match, and the agent's only customer.
+    add(&db, &admin, person("欧阳")).await;
+    add(&db, &agent, person("欧阳的客户")).await;
+    let broad = customers::SEARCH_REACH as usize + 200;
+    many(&db, "欧阳", broad, &admin).await;
+    let q = Filter {
+        q: Some("欧阳".into()),
+        ..Default::default()
+    };
+    // The exact match ranks first although it is older than the reach.
+    let page = customers::list(&db, &admin, &q, Sort::NewestFirst, 20, None, None)
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].fields.name, "欧阳");
+    assert_eq!(page.items.len(), 20);
+    // Then the newest of the rest, in the list's order.
+    assert_eq!(page.items[1].fields.name, format!("欧阳{}", broad - 1));
+    // A page counts what it can show: the reach, not every match ...
+    let shown = customers::count_upto(&db, &admin, &q, 100_000)
+        .await
+        .unwrap();
+    assert!(
+        shown > customers::SEARCH_REACH && shown <= 2 * customers::SEARCH_REACH,
+        "{shown}"
+    );
+    // ... while the count and an export hold every match.
+    let total = broad as i64 + 2;
+    assert_eq!(customers::count(&db, &admin, &q).await.unwrap(), total);
+    let mut out = Vec::new();
+    let rows = kehu_store::export::customers(
+        &db,
+        kehu_store::export::Exporter::User(&admin),
+        &q,
+        Sort::NewestFirst,
+        kehu_domain::export::Format::Csv,
+        chrono_tz::Asia::Shanghai,
+        &mut out,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows as i64, total);
+    // The reach is taken within the user's scope: the agent's one old
+    // customer is found among a thousand newer ones they cannot see.
+    assert_eq!(found(&db, &agent, "欧阳").await, names(&["欧阳的客户"]));
+});

@@ -44,9 +44,10 @@ function customerFile(rows, prefix, mobile) {
 }
 
 /// Uploads a file from the upload page; lands on its mapping page.
-async function upload(page, name, buffer, source) {
+async function upload(page, name, buffer, source, kind = 'customers') {
   await page.goto(`${base}/imports`);
   await page.click('#new-import');
+  await page.selectOption('#f-kind', kind);
   await page.setInputFiles('#f-file', { name, mimeType: 'text/csv', buffer });
   await page.fill('#f-source', source);
   await page.click('#upload-form button[type=submit]');
@@ -118,6 +119,34 @@ test('upload, map, preview, dry-run and import, following the progress', async (
   assert.equal(await page.locator('tr.import-row').count(), 1);
   assert.match(await page.textContent('tr.import-row'), /展会名单.*e2e-manager.*已完成.*5000/s);
   assert.deepEqual(problems, [], 'no script errors or blocked resources');
+  await context.close();
+});
+
+test('interactions from another system go onto the customers\' timelines', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await login(page);
+  const file = Buffer.from(
+    '手机,联系时间,联系方式,沟通内容\r\n13900000001,2024-03-05 14:30,上门,谈续约\r\n13900000002,昨天,电话,回访\r\n',
+    'utf8',
+  );
+  await upload(page, '联系记录.csv', file, '旧系统', 'interactions');
+  assert.match(await page.textContent('main'), /联系记录/);
+  assert.equal(await page.inputValue('#col-0'), 'mobile');
+  assert.equal(await page.inputValue('#col-1'), 'occurred_at');
+  assert.equal(await page.inputValue('#col-2'), 'channel');
+  assert.equal(await page.inputValue('#col-3'), 'body');
+  assert.equal(await page.locator('#f-owner_id').count(), 0, 'no owner for interactions');
+  assert.equal(await page.locator('#preview .preview-row.created').count(), 1);
+  assert.match(await page.textContent('#preview .preview-row.rejected'), /occurred_at/);
+  await page.click('#run-button');
+  await page.waitForURL(/\/import\/[0-9a-f-]{36}$/);
+  await waitDone(page);
+  assert.equal(await page.textContent('#job-created'), '1');
+  assert.equal(await page.textContent('#job-rejected'), '1');
+  await page.goto(`${base}/customers?q=13900000001`);
+  await page.click('tr.customer-row a');
+  assert.match(await page.textContent('main'), /谈续约/);
   await context.close();
 });
 

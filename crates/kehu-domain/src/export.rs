@@ -83,7 +83,7 @@ pub fn restore(cell: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::{column_for, Column};
+    use crate::import::{column_for, Column, ImportKind};
 
     #[test]
     fn formula_cells_get_a_quote() {
@@ -115,7 +115,10 @@ mod tests {
 
     #[test]
     fn headers_are_the_importers() {
-        let read: Vec<Option<Column>> = CUSTOMER_COLUMNS.iter().map(|h| column_for(h)).collect();
+        let read: Vec<Option<Column>> = CUSTOMER_COLUMNS
+            .iter()
+            .map(|h| column_for(ImportKind::Customers, h))
+            .collect();
         assert_eq!(
             read,
             vec![

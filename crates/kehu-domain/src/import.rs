@@ -1,15 +1,29 @@
-//! Reading customer files from other systems and Excel: which column means
-//! what (Chinese or English headers), and turning a row into a customer's
-//! fields.
+//! Reading files from other systems and Excel: what a file holds
+//! (customers, contacts of organisations, or interactions), which column
+//! means what (Chinese or English headers), and turning a row into the
+//! fields of a record.
 
 use crate::code_enum;
-use crate::customer::CustomerInput;
+use crate::customer::{ContactInput, CustomerInput, InteractionKind};
+use crate::time::Timestamp;
 use crate::{FieldErrors, Problem};
 use std::collections::BTreeMap;
 
 code_enum! {
+    /// What a file holds; the code names it in the CLI and the API.
+    pub enum ImportKind {
+        Customers = "customers", "客户", "Customers";
+        Contacts = "contacts", "联系人", "Contacts";
+        Interactions = "interactions", "联系记录", "Interactions";
+    }
+}
+
+code_enum! {
     /// Where a column's values go; the code names the field in saved and
-    /// API mappings.
+    /// API mappings. Which columns a file may have depends on its
+    /// [`ImportKind`]; in contact and interaction files the customer is
+    /// named by `external_id` (its external id), `customer` (its name) and,
+    /// for interactions, its mobile or e-mail.
     pub enum Column {
         ExternalId = "external_id", "外部编号", "External id";
         Kind = "kind", "客户类型", "Kind";
@@ -27,12 +41,83 @@ code_enum! {
         Grade = "grade", "等级", "Grade";
         Notes = "notes", "备注", "Notes";
         Tags = "tags", "标签", "Tags";
+        Customer = "customer", "所属客户", "Customer";
+        Position = "position", "职务", "Position";
+        Role = "role", "决策角色", "Buying role";
+        Preferences = "preferences", "偏好", "Preferences";
+        Channel = "channel", "联系方式", "Channel";
+        OccurredAt = "occurred_at", "联系时间", "Time";
+        Body = "body", "内容", "Content";
+        Contact = "contact", "联系人", "Contact";
+    }
+}
+
+impl ImportKind {
+    /// The header spellings of this kind's columns.
+    fn headers(self) -> &'static [(Column, &'static [&'static str])] {
+        match self {
+            ImportKind::Customers => CUSTOMER_HEADERS,
+            ImportKind::Contacts => CONTACT_HEADERS,
+            ImportKind::Interactions => INTERACTION_HEADERS,
+        }
+    }
+
+    /// The columns a file of this kind may have, in the order offered.
+    pub fn columns(self) -> impl Iterator<Item = Column> {
+        self.headers().iter().map(|(c, _)| *c)
+    }
+
+    pub fn accepts(self, c: Column) -> bool {
+        self.columns().any(|k| k == c)
+    }
+
+    /// Which mapped columns a file must have: `Err` says what is missing.
+    pub fn check(self, columns: &[(usize, Column)]) -> Result<(), FieldErrors> {
+        let has = |c: Column| columns.iter().any(|(_, k)| *k == c);
+        let customer_named = |keys: &[Column]| keys.iter().any(|c| has(*c));
+        match self {
+            ImportKind::Customers if !has(Column::Name) => Err(invalid(
+                "没有姓名/名称列：请把一列对应到“姓名/名称”".into(),
+                "no name column: map one column to “Name”".into(),
+            )),
+            ImportKind::Contacts if !has(Column::Name) => Err(invalid(
+                "没有联系人姓名列：请把一列对应到“姓名/名称”".into(),
+                "no contact name column: map one column to “Name”".into(),
+            )),
+            ImportKind::Contacts if !customer_named(&[Column::ExternalId, Column::Customer]) => {
+                Err(invalid(
+                    "没有指明所属客户的列：请把一列对应到“外部编号”或“所属客户”".into(),
+                    "no column names the customer: map one to “External id” or “Customer”"
+                        .into(),
+                ))
+            }
+            ImportKind::Interactions if !has(Column::Body) || !has(Column::OccurredAt) => {
+                Err(invalid(
+                    "联系记录需要“内容”和“联系时间”两列".into(),
+                    "interactions need a “Content” and a “Time” column".into(),
+                ))
+            }
+            ImportKind::Interactions
+                if !customer_named(&[
+                    Column::ExternalId,
+                    Column::Customer,
+                    Column::Mobile,
+                    Column::Email,
+                ]) =>
+            {
+                Err(invalid(
+                    "没有指明客户的列：请把一列对应到“外部编号”“所属客户”“手机号”或“邮箱”".into(),
+                    "no column names the customer: map one to “External id”, “Customer”, “Mobile” or “E-mail”".into(),
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
 /// Header spellings, compared after trimming, lower-casing and dropping
 /// spaces, `_`, `-` and a trailing `*` (required-field marks in templates).
-const HEADERS: &[(Column, &[&str])] = &[
+const CUSTOMER_HEADERS: &[(Column, &[&str])] = &[
     (
         Column::ExternalId,
         &[
@@ -123,6 +208,179 @@ const HEADERS: &[(Column, &[&str])] = &[
     (Column::Tags, &["标签", "tags", "tag", "labels"]),
 ];
 
+/// The customer's external id, in contact and interaction files.
+const CUSTOMER_KEY: &[&str] = &[
+    "外部编号",
+    "客户编号",
+    "客户外部编号",
+    "编号",
+    "externalid",
+    "customerexternalid",
+    "customerid",
+    "客户id",
+    "id",
+];
+
+const CONTACT_HEADERS: &[(Column, &[&str])] = &[
+    (Column::ExternalId, CUSTOMER_KEY),
+    (
+        Column::Customer,
+        &[
+            "所属客户",
+            "客户",
+            "客户名称",
+            "公司",
+            "公司名称",
+            "单位",
+            "企业",
+            "customer",
+            "company",
+            "organization",
+            "organisation",
+            "account",
+        ],
+    ),
+    (
+        Column::Name,
+        &[
+            "姓名",
+            "联系人",
+            "联系人姓名",
+            "name",
+            "contact",
+            "contactname",
+            "fullname",
+        ],
+    ),
+    (
+        Column::Position,
+        &["职务", "职位", "岗位", "position", "jobtitle", "title"],
+    ),
+    (
+        Column::Role,
+        &["决策角色", "角色", "购买角色", "role", "buyingrole"],
+    ),
+    (
+        Column::Mobile,
+        &[
+            "手机",
+            "手机号",
+            "手机号码",
+            "移动电话",
+            "联系电话",
+            "电话",
+            "mobile",
+            "phone",
+            "cell",
+            "tel",
+        ],
+    ),
+    (
+        Column::Email,
+        &["邮箱", "电子邮件", "电子邮箱", "邮件", "email", "mail"],
+    ),
+    (Column::Wechat, &["微信", "微信号", "wechat", "weixin"]),
+    (
+        Column::Birthday,
+        &["生日", "出生日期", "birthday", "birthdate", "dateofbirth"],
+    ),
+    (
+        Column::Preferences,
+        &["偏好", "爱好", "喜好", "preferences", "interests"],
+    ),
+    (
+        Column::Notes,
+        &[
+            "备注", "说明", "notes", "note", "remark", "remarks", "comment",
+        ],
+    ),
+];
+
+const INTERACTION_HEADERS: &[(Column, &[&str])] = &[
+    (Column::ExternalId, CUSTOMER_KEY),
+    (
+        Column::Customer,
+        &[
+            "所属客户",
+            "客户",
+            "客户名称",
+            "客户姓名",
+            "姓名",
+            "名称",
+            "公司",
+            "customer",
+            "customername",
+            "name",
+            "company",
+        ],
+    ),
+    (
+        Column::Mobile,
+        &[
+            "手机",
+            "手机号",
+            "手机号码",
+            "客户手机",
+            "移动电话",
+            "电话",
+            "mobile",
+            "phone",
+        ],
+    ),
+    (
+        Column::Email,
+        &["邮箱", "电子邮件", "客户邮箱", "邮件地址", "email"],
+    ),
+    (
+        Column::Channel,
+        &[
+            "联系方式",
+            "方式",
+            "类型",
+            "渠道",
+            "沟通方式",
+            "channel",
+            "type",
+            "kind",
+            "via",
+        ],
+    ),
+    (
+        Column::OccurredAt,
+        &[
+            "联系时间",
+            "时间",
+            "日期",
+            "日期时间",
+            "沟通时间",
+            "拜访时间",
+            "date",
+            "time",
+            "datetime",
+            "occurredat",
+            "when",
+        ],
+    ),
+    (
+        Column::Body,
+        &[
+            "内容",
+            "联系内容",
+            "沟通内容",
+            "记录",
+            "摘要",
+            "备注",
+            "说明",
+            "content",
+            "body",
+            "summary",
+            "notes",
+            "note",
+        ],
+    ),
+    (Column::Contact, &["联系人", "联系人姓名", "contact"]),
+];
+
 fn normalise(h: &str) -> String {
     crate::text::half_width(h)
         .trim()
@@ -134,10 +392,10 @@ fn normalise(h: &str) -> String {
         .collect()
 }
 
-/// The column a header names, if any.
-pub fn column_for(header: &str) -> Option<Column> {
+/// The column a header names in a file of this kind, if any.
+pub fn column_for(kind: ImportKind, header: &str) -> Option<Column> {
     let h = normalise(header);
-    HEADERS
+    kind.headers()
         .iter()
         .find(|(_, names)| names.iter().any(|n| *n == h))
         .map(|(c, _)| *c)
@@ -145,11 +403,11 @@ pub fn column_for(header: &str) -> Option<Column> {
 
 /// The columns of a header row: `(index, column)` for recognised headers,
 /// and the headers not recognised. A column named twice keeps the first.
-pub fn map_headers(headers: &[String]) -> (Vec<(usize, Column)>, Vec<String>) {
+pub fn map_headers(kind: ImportKind, headers: &[String]) -> (Vec<(usize, Column)>, Vec<String>) {
     let mut known: Vec<(usize, Column)> = vec![];
     let mut unknown = vec![];
     for (i, h) in headers.iter().enumerate() {
-        match column_for(h) {
+        match column_for(kind, h) {
             Some(c) if !known.iter().any(|(_, k)| *k == c) => known.push((i, c)),
             Some(_) => unknown.push(h.clone()),
             None if h.trim().is_empty() => {}
@@ -173,9 +431,9 @@ fn invalid(zh: String, en: String) -> FieldErrors {
 
 impl Mapping {
     /// The mapping header recognition gives.
-    pub fn recognise(headers: &[String]) -> Mapping {
+    pub fn recognise(kind: ImportKind, headers: &[String]) -> Mapping {
         let mut m = Mapping(vec![None; headers.len()]);
-        for (i, c) in map_headers(headers).0 {
+        for (i, c) in map_headers(kind, headers).0 {
             m.0[i] = Some(c);
         }
         m
@@ -183,13 +441,18 @@ impl Mapping {
 
     /// A mapping saved by header (header → field code, "" when left out)
     /// laid over recognition: the headers it names take its choice, the
-    /// others are recognised; a field already taken is left out.
-    pub fn with_saved(headers: &[String], saved: &BTreeMap<String, String>) -> Mapping {
-        let recognised = Mapping::recognise(headers);
+    /// others are recognised; a field already taken, or not of this kind of
+    /// file, is left out.
+    pub fn with_saved(
+        kind: ImportKind,
+        headers: &[String],
+        saved: &BTreeMap<String, String>,
+    ) -> Mapping {
+        let recognised = Mapping::recognise(kind, headers);
         let mut m = Mapping(Vec::with_capacity(headers.len()));
         for (h, r) in headers.iter().zip(recognised.0) {
             let c = match saved.get(h.trim()) {
-                Some(code) => Column::parse(code).ok(),
+                Some(code) => Column::parse(code).ok().filter(|c| kind.accepts(*c)),
                 None => r,
             };
             m.0.push(c.filter(|c| !m.0.contains(&Some(*c))));
@@ -199,8 +462,9 @@ impl Mapping {
 
     /// A mapping sent by header (header → field code; "" or `ignore` leaves
     /// a column out): headers it does not name are left out. Every header
-    /// it names must be in the file and every code a field.
+    /// it names must be in the file and every code a field of this kind.
     pub fn by_name(
+        kind: ImportKind,
         headers: &[String],
         named: &BTreeMap<String, String>,
     ) -> Result<Mapping, FieldErrors> {
@@ -222,19 +486,39 @@ impl Mapping {
                 continue;
             }
             match Column::parse(code) {
-                Ok(c) => m.0[i] = Some(c),
-                Err(p) => errors.add(format!("mapping.{h}"), p),
+                Ok(c) if kind.accepts(c) => m.0[i] = Some(c),
+                Ok(_) | Err(_) => errors.add(
+                    format!("mapping.{h}"),
+                    Problem::InvalidChoice {
+                        allowed: kind.columns().map(|c| c.code().to_string()).collect(),
+                    },
+                ),
             }
         }
         errors.into_result().map(|()| m)
     }
 
-    /// The columns to read, `(index, field)`: a name column is required and
-    /// no field may take two columns.
-    pub fn columns(&self) -> Result<Vec<(usize, Column)>, FieldErrors> {
+    /// The columns to read, `(index, field)`: the columns the kind needs
+    /// must be there, each a field of the kind, and no field may take two
+    /// columns.
+    pub fn columns(&self, kind: ImportKind) -> Result<Vec<(usize, Column)>, FieldErrors> {
         let mut out: Vec<(usize, Column)> = Vec::new();
         for (i, c) in self.0.iter().enumerate() {
             let Some(c) = *c else { continue };
+            if !kind.accepts(c) {
+                return Err(invalid(
+                    format!(
+                        "“{}”不是{}文件的字段",
+                        c.label(crate::Lang::ZhCn),
+                        kind.label(crate::Lang::ZhCn)
+                    ),
+                    format!(
+                        "“{}” is not a field of a {} file",
+                        c.label(crate::Lang::En),
+                        kind.code()
+                    ),
+                ));
+            }
             if out.iter().any(|(_, k)| *k == c) {
                 return Err(invalid(
                     format!(
@@ -249,12 +533,7 @@ impl Mapping {
             }
             out.push((i, c));
         }
-        if !out.iter().any(|(_, c)| *c == Column::Name) {
-            return Err(invalid(
-                "没有姓名/名称列：请把一列对应到“姓名/名称”".into(),
-                "no name column: map one column to “Name”".into(),
-            ));
-        }
+        kind.check(&out)?;
         Ok(out)
     }
 
@@ -321,6 +600,69 @@ impl ImportedRow {
         row
     }
 
+    /// The text of a column, if the row has it.
+    pub fn cell(&self, c: Column) -> Option<&str> {
+        self.cells
+            .iter()
+            .find(|(k, _)| *k == c)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Lays this row's cells over a contact (a blank cell keeps what is
+    /// there).
+    pub fn contact_overlay(&self, base: &ContactInput) -> ContactInput {
+        let mut i = base.clone();
+        for (c, v) in &self.cells {
+            let v = v.clone();
+            match c {
+                Column::Name => i.name = v,
+                Column::Position => i.position = v,
+                Column::Role => i.role = v,
+                Column::Mobile => i.mobile = v,
+                Column::Email => i.email = v,
+                Column::Wechat => i.wechat = v,
+                Column::Birthday => i.birthday = v.replace('/', "-"),
+                Column::Preferences => i.preferences = v,
+                Column::Notes => i.notes = v,
+                _ => {}
+            }
+        }
+        i
+    }
+
+    /// The interaction a row records, its time read in `zone` unless it
+    /// carries an offset; a blank channel is a note.
+    pub fn interaction(&self, zone: chrono_tz::Tz) -> Result<InteractionRow, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let kind = e.take(
+            "channel",
+            self.cell(Column::Channel)
+                .map_or(Ok(InteractionKind::Note), channel),
+        );
+        let body = e.take(
+            "body",
+            crate::text::multiline(self.cell(Column::Body).unwrap_or(""), 10_000)
+                .and_then(|b| b.ok_or(Problem::Required)),
+        );
+        let occurred_at = e.take(
+            "occurred_at",
+            crate::time::parse_local(self.cell(Column::OccurredAt).unwrap_or(""), zone),
+        );
+        let contact = e.take(
+            "contact",
+            crate::text::optional(self.cell(Column::Contact).unwrap_or(""), 100),
+        );
+        match (kind, body, occurred_at, contact) {
+            (Some(kind), Some(body), Some(occurred_at), Some(contact)) => Ok(InteractionRow {
+                kind,
+                body,
+                occurred_at,
+                contact,
+            }),
+            _ => Err(e),
+        }
+    }
+
     /// Lays this row's cells over `base` (a blank cell keeps what is there).
     pub fn overlay(&self, base: &CustomerInput) -> CustomerInput {
         let mut i = base.clone();
@@ -341,7 +683,7 @@ impl ImportedRow {
                 Column::Birthday => i.birthday = v.replace('/', "-"),
                 Column::Grade => i.grade = v,
                 Column::Notes => i.notes = v,
-                Column::ExternalId | Column::Tags => {}
+                _ => {}
             }
         }
         if i.kind.trim().is_empty() {
@@ -349,6 +691,37 @@ impl ImportedRow {
         }
         i
     }
+}
+
+/// An interaction as a file gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InteractionRow {
+    pub kind: InteractionKind,
+    pub body: String,
+    pub occurred_at: Timestamp,
+    /// The name of one of the customer's contacts.
+    pub contact: Option<String>,
+}
+
+/// How an interaction happened, as other systems write it: the codes and
+/// labels of [`InteractionKind`] and common words for them.
+pub fn channel(raw: &str) -> Result<InteractionKind, Problem> {
+    let s = normalise(raw);
+    let kind = match s.as_str() {
+        "" => InteractionKind::Note,
+        "电话" | "打电话" | "来电" | "去电" | "通话" | "phone" | "phonecall" | "call" => {
+            InteractionKind::Call
+        }
+        "拜访" | "上门" | "面谈" | "见面" | "到访" | "会面" | "visit" | "meeting" => {
+            InteractionKind::Visit
+        }
+        "微信" | "企业微信" | "wechat" | "weixin" => InteractionKind::Wechat,
+        "短信" | "sms" | "text" => InteractionKind::Sms,
+        "邮件" | "电子邮件" | "email" | "mail" => InteractionKind::Email,
+        "备注" | "其他" | "其它" | "note" | "other" => InteractionKind::Note,
+        _ => return InteractionKind::parse(raw),
+    };
+    Ok(kind)
 }
 
 #[cfg(test)]
@@ -370,7 +743,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let (known, unknown) = map_headers(&headers);
+        let (known, unknown) = map_headers(ImportKind::Customers, &headers);
         assert_eq!(
             known,
             vec![
@@ -383,8 +756,14 @@ mod tests {
             ]
         );
         assert_eq!(unknown, vec!["颜色".to_string()]);
-        assert_eq!(column_for(" Mobile Phone "), Some(Column::Mobile));
-        assert_eq!(column_for("ＮＡＭＥ"), Some(Column::Name));
+        assert_eq!(
+            column_for(ImportKind::Customers, " Mobile Phone "),
+            Some(Column::Mobile)
+        );
+        assert_eq!(
+            column_for(ImportKind::Customers, "ＮＡＭＥ"),
+            Some(Column::Name)
+        );
     }
 
     fn strings(v: &[&str]) -> Vec<String> {
@@ -394,12 +773,12 @@ mod tests {
     #[test]
     fn mappings_saved_sent_and_checked() {
         let headers = strings(&["客户全称", "电话", "备注", "颜色"]);
-        let recognised = Mapping::recognise(&headers);
+        let recognised = Mapping::recognise(ImportKind::Customers, &headers);
         assert_eq!(
             recognised.0,
             vec![None, Some(Column::Mobile), Some(Column::Notes), None]
         );
-        let e = recognised.columns().unwrap_err();
+        let e = recognised.columns(ImportKind::Customers).unwrap_err();
         assert!(e.get("mapping").is_some(), "a name column is required");
 
         let saved: BTreeMap<String, String> =
@@ -407,14 +786,14 @@ mod tests {
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect();
-        let m = Mapping::with_saved(&headers, &saved);
+        let m = Mapping::with_saved(ImportKind::Customers, &headers, &saved);
         assert_eq!(
             m.0,
             vec![Some(Column::Name), Some(Column::Mobile), None, None],
             "saved choices win; a field already taken is left out"
         );
         assert_eq!(
-            m.columns().unwrap(),
+            m.columns(ImportKind::Customers).unwrap(),
             vec![(0, Column::Name), (1, Column::Mobile)]
         );
         assert_eq!(m.by_header(&headers)["备注"], "");
@@ -425,7 +804,7 @@ mod tests {
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect();
-        let m = Mapping::by_name(&headers, &sent).unwrap();
+        let m = Mapping::by_name(ImportKind::Customers, &headers, &sent).unwrap();
         assert_eq!(
             m.0,
             vec![Some(Column::Name), None, None, Some(Column::Notes)]
@@ -434,10 +813,10 @@ mod tests {
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
-        let e = Mapping::by_name(&headers, &bad).unwrap_err();
+        let e = Mapping::by_name(ImportKind::Customers, &headers, &bad).unwrap_err();
         assert!(e.get("mapping.无此列").is_some() && e.get("mapping.电话").is_some());
         let twice = Mapping(vec![Some(Column::Name), Some(Column::Name), None, None]);
-        assert!(twice.columns().is_err());
+        assert!(twice.columns(ImportKind::Customers).is_err());
     }
 
     #[test]
@@ -466,5 +845,112 @@ mod tests {
         );
         assert_eq!(merged.mobile, "13812345678");
         assert_eq!(row.overlay(&CustomerInput::default()).kind, "person");
+    }
+
+    #[test]
+    fn headers_mean_what_the_kind_of_file_says() {
+        let h = strings(&["客户编号", "公司", "联系人", "职务", "角色", "手机", "标签"]);
+        let (known, unknown) = map_headers(ImportKind::Contacts, &h);
+        assert_eq!(
+            known,
+            vec![
+                (0, Column::ExternalId),
+                (1, Column::Customer),
+                (2, Column::Name),
+                (3, Column::Position),
+                (4, Column::Role),
+                (5, Column::Mobile)
+            ]
+        );
+        assert_eq!(unknown, vec!["标签".to_string()], "contacts have no tags");
+        let h = strings(&["客户", "类型", "日期", "沟通内容", "联系人"]);
+        let m = Mapping::recognise(ImportKind::Interactions, &h);
+        assert_eq!(
+            m.columns(ImportKind::Interactions).unwrap(),
+            vec![
+                (0, Column::Customer),
+                (1, Column::Channel),
+                (2, Column::OccurredAt),
+                (3, Column::Body),
+                (4, Column::Contact)
+            ]
+        );
+        assert_eq!(
+            column_for(ImportKind::Customers, "类型"),
+            Some(Column::Kind),
+            "in a customer file 类型 is the customer's kind"
+        );
+        // What each kind needs.
+        let no_customer = Mapping(vec![None, None, Some(Column::Name)]);
+        assert!(no_customer.columns(ImportKind::Contacts).is_err());
+        let no_time = Mapping(vec![Some(Column::Customer), Some(Column::Body)]);
+        assert!(no_time.columns(ImportKind::Interactions).is_err());
+        let foreign = Mapping(vec![Some(Column::Name), Some(Column::Body)]);
+        assert!(
+            foreign.columns(ImportKind::Customers).is_err(),
+            "content is not a customer field"
+        );
+        let sent: BTreeMap<String, String> = [("客户", "tags")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert!(Mapping::by_name(ImportKind::Interactions, &h, &sent).is_err());
+        // A mapping saved from a customer file does not carry its fields over.
+        let saved: BTreeMap<String, String> = [("客户", "name"), ("类型", "kind")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        let m = Mapping::with_saved(ImportKind::Interactions, &h, &saved);
+        assert_eq!(m.0[0], None);
+        assert_eq!(m.0[1], None);
+        assert_eq!(m.0[2], Some(Column::OccurredAt));
+    }
+
+    #[test]
+    fn interaction_rows() {
+        let cols = vec![
+            (0, Column::Customer),
+            (1, Column::Channel),
+            (2, Column::OccurredAt),
+            (3, Column::Body),
+            (4, Column::Contact),
+        ];
+        let sh = chrono_tz::Asia::Shanghai;
+        let row =
+            ImportedRow::from_record(&cols, &["张伟", "上门", "2024/3/5 14:30", "谈续约", ""]);
+        let i = row.interaction(sh).unwrap();
+        assert_eq!(i.kind, InteractionKind::Visit);
+        assert_eq!(i.body, "谈续约");
+        assert_eq!(i.occurred_at.rfc3339(), "2024-03-05T06:30:00.000+00:00");
+        assert_eq!(i.contact, None);
+        let blank = ImportedRow::from_record(&cols, &["张伟", "", "2024-03-05", "记一笔", "李四"]);
+        let i = blank.interaction(sh).unwrap();
+        assert_eq!(i.kind, InteractionKind::Note);
+        assert_eq!(i.contact.as_deref(), Some("李四"));
+        let bad = ImportedRow::from_record(&cols, &["张伟", "飞鸽传书", "昨天", "", ""]);
+        let e = bad.interaction(sh).unwrap_err();
+        for f in ["channel", "occurred_at", "body"] {
+            assert!(e.get(f).is_some(), "{f} is reported: {e:?}");
+        }
+        assert_eq!(channel("E-mail").unwrap(), InteractionKind::Email);
+        assert_eq!(channel("电话").unwrap(), InteractionKind::Call);
+    }
+
+    #[test]
+    fn contact_rows_overlay_without_clearing() {
+        let cols = vec![
+            (0, Column::Name),
+            (1, Column::Position),
+            (2, Column::Mobile),
+        ];
+        let row = ImportedRow::from_record(&cols, &["李四", "采购经理", ""]);
+        let base = ContactInput {
+            name: "李四".into(),
+            mobile: "13800000000".into(),
+            ..Default::default()
+        };
+        let i = row.contact_overlay(&base);
+        assert_eq!(i.position, "采购经理");
+        assert_eq!(i.mobile, "13800000000");
     }
 }

@@ -74,9 +74,72 @@ impl utoipa::PartialSchema for Timestamp {
 }
 impl utoipa::ToSchema for Timestamp {}
 
+/// A time as people write it in files and forms, read in the business time
+/// zone `zone` unless it carries an offset: `2024-03-05`, `2024/3/5 14:30`,
+/// `2024年3月5日 14:30:15`, `2024.03.05T14:30`, or RFC 3339. A date alone is
+/// midnight of that day.
+pub fn parse_local(raw: &str, zone: chrono_tz::Tz) -> Result<Timestamp, crate::Problem> {
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+    let s = crate::text::half_width(raw);
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(crate::Problem::Required);
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Ok(Timestamp::from(d.with_timezone(&Utc)));
+    }
+    let s: String = s
+        .replace(['/', '.', '年', '月'], "-")
+        .replace(['日', 'T'], " ");
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let local = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(&s, f).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                .ok()
+                .map(|d| d.and_time(chrono::NaiveTime::MIN))
+        })
+        .ok_or(crate::Problem::InvalidDate)?;
+    zone.from_local_datetime(&local)
+        .earliest()
+        .map(|t| Timestamp::from(t.with_timezone(&Utc)))
+        .ok_or(crate::Problem::InvalidDate)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_times_as_written_in_files() {
+        let sh = chrono_tz::Asia::Shanghai;
+        let t = |s: &str| parse_local(s, sh).map(Timestamp::rfc3339);
+        assert_eq!(
+            t("2024-03-05 14:30").unwrap(),
+            "2024-03-05T06:30:00.000+00:00"
+        );
+        assert_eq!(
+            t("2024/3/5 14:30:15").unwrap(),
+            "2024-03-05T06:30:15.000+00:00"
+        );
+        assert_eq!(
+            t("2024年3月5日 14:30").unwrap(),
+            "2024-03-05T06:30:00.000+00:00"
+        );
+        assert_eq!(
+            t("２０２４.03.05").unwrap(),
+            "2024-03-04T16:00:00.000+00:00"
+        );
+        assert_eq!(
+            t("2024-03-05T14:30:00+00:00").unwrap(),
+            "2024-03-05T14:30:00.000+00:00"
+        );
+        assert_eq!(t(""), Err(crate::Problem::Required));
+        assert_eq!(t("2024-02-30"), Err(crate::Problem::InvalidDate));
+        assert_eq!(t("昨天"), Err(crate::Problem::InvalidDate));
+        assert_eq!(t("2024-03-05 25:00"), Err(crate::Problem::InvalidDate));
+    }
 
     #[test]
     fn round_trips_through_millis_and_json() {

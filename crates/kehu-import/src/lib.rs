@@ -1,6 +1,6 @@
-//! Importing customers from files: rows read by [`read`], matched and
-//! written in batches by `kehu_store::import`, each outcome reported to an
-//! [`Observer`] (a terminal progress bar, a job record). Rejected rows can
+//! Importing customers, contacts and interactions from files: rows read by
+//! [`read`], matched and written in batches by `kehu_store::import`, each
+//! outcome reported to an [`Observer`] (a terminal progress bar, a job record). Rejected rows can
 //! be written to a CSV file with their reasons. Columns are found by their
 //! headers, or given by a mapping a person chose; [`preview`] checks the
 //! first rows without writing.
@@ -8,7 +8,7 @@
 pub mod read;
 
 use anyhow::{bail, Context, Result};
-use kehu_domain::import::{map_headers, Column, ImportedRow, JobStatus};
+use kehu_domain::import::{map_headers, Column, ImportKind, ImportedRow, JobStatus};
 use kehu_domain::role::Principal;
 use kehu_domain::{FieldErrors, Lang};
 use kehu_store::audit::Actor;
@@ -48,8 +48,12 @@ pub struct Report {
 }
 
 /// How an import runs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
+    /// What the file holds.
+    pub kind: ImportKind,
+    /// The business time zone, for times written without an offset.
+    pub zone: chrono_tz::Tz,
     /// Who new customers belong to.
     pub owner: Owner,
     /// Check every row and report, writing nothing.
@@ -68,6 +72,22 @@ pub struct Options {
     pub job: Option<String>,
     /// Where the file came from (for the job record).
     pub source: String,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            kind: ImportKind::Customers,
+            zone: chrono_tz::Asia::Shanghai,
+            owner: Owner::default(),
+            dry_run: false,
+            rejects: None,
+            mapping: None,
+            by: None,
+            job: None,
+            source: String::new(),
+        }
+    }
 }
 
 impl Options {
@@ -95,11 +115,12 @@ fn columns(headers: &[String], opts: &Options) -> Result<(Columns, Vec<String>)>
                 .collect();
             (m.clone(), unknown)
         }
-        None => map_headers(headers),
+        None => map_headers(opts.kind, headers),
     };
-    if !columns.iter().any(|(_, c)| *c == Column::Name) {
+    if let Err(e) = opts.kind.check(&columns) {
         bail!(
-            "no name column (姓名/名称/name) among the headers: {}",
+            "{} (headers: {})",
+            reasons(&e, Lang::ZhCn),
             headers.join(", ")
         );
     }
@@ -156,15 +177,7 @@ pub async fn preview(db: &Db, path: &Path, opts: &Options, n: usize) -> Result<P
         }
     }
     let rows: Vec<ImportedRow> = read.iter().map(|r| r.2.clone()).collect();
-    let outcomes = import::apply(
-        db,
-        &opts.actor(),
-        opts.by.as_ref(),
-        &opts.owner,
-        &rows,
-        true,
-    )
-    .await?;
+    let outcomes = apply(db, opts, &opts.actor(), &rows, true).await?;
     Ok(Preview {
         headers,
         rows: read
@@ -175,9 +188,30 @@ pub async fn preview(db: &Db, path: &Path, opts: &Options, n: usize) -> Result<P
     })
 }
 
-/// Imports customers from a CSV file or a workbook, recording the run as an
-/// import job (failed, with the error, when it stops short).
-pub async fn customers(
+/// Applies a batch of rows of the options' kind.
+async fn apply(
+    db: &Db,
+    opts: &Options,
+    actor: &Actor,
+    rows: &[ImportedRow],
+    dry_run: bool,
+) -> Result<Vec<Outcome>> {
+    let scope = opts.by.as_ref();
+    Ok(match opts.kind {
+        ImportKind::Customers => {
+            import::apply(db, actor, scope, &opts.owner, rows, dry_run).await?
+        }
+        ImportKind::Contacts => import::contacts::apply(db, actor, scope, rows, dry_run).await?,
+        ImportKind::Interactions => {
+            import::interactions::apply(db, actor, scope, opts.zone, rows, dry_run).await?
+        }
+    })
+}
+
+/// Imports the records of `opts.kind` from a CSV file or a workbook,
+/// recording the run as an import job (failed, with the error, when it
+/// stops short).
+pub async fn file(
     db: &Db,
     path: &Path,
     opts: &Options,
@@ -200,7 +234,7 @@ pub async fn customers(
                 .unwrap_or_default();
             let job = import_jobs::NewJob {
                 id: &id,
-                kind: "customers",
+                kind: opts.kind.code(),
                 file_name: &file_name,
                 source: &opts.source,
                 status: JobStatus::Running,
@@ -283,15 +317,7 @@ async fn run(
         }
         if batch.len() == BATCH || (done && !batch.is_empty()) {
             let rows: Vec<ImportedRow> = batch.iter().map(|b| b.2.clone()).collect();
-            let outcomes = import::apply(
-                db,
-                actor,
-                opts.by.as_ref(),
-                &opts.owner,
-                &rows,
-                opts.dry_run,
-            )
-            .await?;
+            let outcomes = apply(db, opts, actor, &rows, opts.dry_run).await?;
             for ((line, cells, _), o) in batch.drain(..).zip(outcomes) {
                 progress.counts.add(&o);
                 progress.rows += 1;

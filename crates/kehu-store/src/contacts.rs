@@ -2,7 +2,7 @@
 
 use crate::audit::{self, Actor, Entry};
 use crate::customers;
-use crate::db::Query;
+use crate::db::{Arg, Query};
 use crate::{Db, Error, Result};
 use kehu_domain::customer::{ContactFields, ContactRole, CustomerKind};
 use kehu_domain::ids::{ContactId, CustomerId};
@@ -13,7 +13,7 @@ use kehu_domain::{FieldErrors, Problem};
 use serde_json::{json, Map, Value};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
-struct Row {
+pub(crate) struct Row {
     id: String,
     customer_id: String,
     name: String,
@@ -39,7 +39,7 @@ pub struct Contact {
 }
 
 impl Row {
-    fn into_contact(self) -> Result<Contact> {
+    pub(crate) fn into_contact(self) -> Result<Contact> {
         Ok(Contact {
             id: self.id.parse().map_err(Error::Other)?,
             customer_id: self.customer_id.parse().map_err(Error::Other)?,
@@ -62,7 +62,7 @@ impl Row {
     }
 }
 
-fn snapshot(f: &ContactFields) -> Map<String, Value> {
+pub(crate) fn snapshot(f: &ContactFields) -> Map<String, Value> {
     let mut m = json!({
         "name": f.name, "position": f.position, "role": f.role.code(),
         "mobile": f.mobile.as_ref().map(|m| m.as_str()), "email": f.email, "wechat": f.wechat,
@@ -75,7 +75,7 @@ fn snapshot(f: &ContactFields) -> Map<String, Value> {
     m
 }
 
-const SELECT: &str = "SELECT id, customer_id, name, position, role, mobile, email, wechat, birthday, preferences, notes, created_at, updated_at FROM contacts";
+pub(crate) const SELECT: &str = "SELECT id, customer_id, name, position, role, mobile, email, wechat, birthday, preferences, notes, created_at, updated_at FROM contacts";
 
 /// Contacts of a customer the principal may read; decision makers first.
 pub async fn list(db: &Db, by: &Principal, customer: &CustomerId) -> Result<Vec<Contact>> {
@@ -103,16 +103,43 @@ pub async fn get(db: &Db, by: &Principal, id: &ContactId) -> Result<Contact> {
     Ok(c)
 }
 
-fn args(q: Query, f: &ContactFields) -> Query {
-    q.bind(f.name.as_str())
-        .bind(f.position.clone())
-        .bind(f.role.code())
-        .bind(f.mobile.as_ref().map(|m| m.as_str()))
-        .bind(f.email.clone())
-        .bind(f.wechat.clone())
-        .bind(f.birthday.map(|d| d.format("%Y-%m-%d").to_string()))
-        .bind(f.preferences.clone())
-        .bind(f.notes.clone())
+/// Why a person cannot be given a contact.
+pub(crate) fn only_organisations(field: &str) -> FieldErrors {
+    FieldErrors::single(
+        field,
+        Problem::Invalid {
+            zh: "只有企业客户可以添加联系人".into(),
+            en: "only organisations have contacts".into(),
+        },
+    )
+}
+
+/// The stored columns of a contact's fields, in [`FIELD_COLUMNS`] order.
+pub(crate) fn field_args(f: &ContactFields) -> Vec<Arg> {
+    vec![
+        f.name.as_str().into(),
+        f.position.clone().into(),
+        f.role.code().into(),
+        f.mobile.as_ref().map(|m| m.as_str()).into(),
+        f.email.clone().into(),
+        f.wechat.clone().into(),
+        f.birthday.map(|d| d.format("%Y-%m-%d").to_string()).into(),
+        f.preferences.clone().into(),
+        f.notes.clone().into(),
+    ]
+}
+
+pub(crate) const FIELD_COLUMNS: &str =
+    "name, position, role, mobile, email, wechat, birthday, preferences, notes";
+
+/// `UPDATE` of a contact's fields.
+pub(crate) fn update_query(id: &ContactId, f: &ContactFields, now: Timestamp) -> Query {
+    let mut q = Query::new(
+        "UPDATE contacts SET name = $1, position = $2, role = $3, mobile = $4, email = $5, wechat = $6, birthday = $7, \
+         preferences = $8, notes = $9, updated_at = $11 WHERE id = $10",
+    );
+    q.args = field_args(f);
+    q.bind(id).bind(now)
 }
 
 pub async fn create(
@@ -126,24 +153,17 @@ pub async fn create(
         return Err(Error::Forbidden);
     }
     if c.fields.kind != CustomerKind::Organization {
-        return Err(FieldErrors::single(
-            "customer_id",
-            Problem::Invalid {
-                zh: "只有企业客户可以添加联系人".into(),
-                en: "only organisations have contacts".into(),
-            },
-        )
-        .into());
+        return Err(only_organisations("customer_id").into());
     }
     let id = ContactId::new();
     let now = Timestamp::now();
     let mut tx = db.begin().await?;
-    let q = Query::new(
-        "INSERT INTO contacts (name, position, role, mobile, email, wechat, birthday, preferences, notes, id, customer_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-    );
-    tx.execute(args(q, &f).bind(&id).bind(customer).bind(now))
-        .await?;
+    let mut q = Query::new(format!(
+        "INSERT INTO contacts ({FIELD_COLUMNS}, id, customer_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)"
+    ));
+    q.args = field_args(&f);
+    tx.execute(q.bind(&id).bind(customer).bind(now)).await?;
     crate::search::reindex(&mut tx, &[customer]).await?;
     audit::record(
         &mut tx,
@@ -175,11 +195,7 @@ pub async fn update(db: &Db, by: &Principal, id: &ContactId, f: ContactFields) -
     }
     let now = Timestamp::now();
     let mut tx = db.begin().await?;
-    let q = Query::new(
-        "UPDATE contacts SET name = $1, position = $2, role = $3, mobile = $4, email = $5, wechat = $6, birthday = $7, \
-         preferences = $8, notes = $9, updated_at = $11 WHERE id = $10",
-    );
-    tx.execute(args(q, &f).bind(id).bind(now)).await?;
+    tx.execute(update_query(id, &f, now)).await?;
     if f.name != before.fields.name {
         crate::search::reindex(&mut tx, &[&before.customer_id]).await?;
     }

@@ -10,7 +10,7 @@ use crate::db::{Arg, Query};
 use crate::import::{Counts, Owner};
 use crate::{Db, Error, Result};
 use kehu_domain::ids::UserId;
-use kehu_domain::import::JobStatus;
+use kehu_domain::import::{ImportKind, JobStatus};
 use kehu_domain::role::Principal;
 use kehu_domain::time::Timestamp;
 use kehu_domain::{FieldErrors, Problem};
@@ -96,6 +96,11 @@ pub struct Job {
 }
 
 impl Job {
+    /// What the job's file holds.
+    pub fn import_kind(&self) -> ImportKind {
+        ImportKind::parse(&self.kind).unwrap_or(ImportKind::Customers)
+    }
+
     /// May be run (again): awaiting its mapping, after a dry run, or after a
     /// run that failed or was cut short (imports create nothing twice).
     pub fn can_run(&self) -> bool {
@@ -398,19 +403,32 @@ pub async fn owner_for(db: &Db, p: &Principal, asked: Option<&UserId>) -> Result
     })
 }
 
-/// The mapping saved for a source.
-pub async fn saved_mapping(db: &Db, source: &str) -> Result<Option<HeaderMapping>> {
+/// The mapping saved for a kind of file from a source.
+pub async fn saved_mapping(
+    db: &Db,
+    kind: ImportKind,
+    source: &str,
+) -> Result<Option<HeaderMapping>> {
     let found: Option<(String,)> = db
         .conn()
         .fetch_optional(
-            Query::new("SELECT mapping FROM import_mappings WHERE source = $1").bind(source.trim()),
+            Query::new("SELECT mapping FROM import_mappings WHERE kind = $1 AND source = $2")
+                .bind(kind.code())
+                .bind(source.trim()),
         )
         .await?;
     Ok(found.and_then(|(m,)| serde_json::from_str(&m).ok()))
 }
 
-/// Saves the mapping for a source (audited when it changes).
-pub async fn save_mapping(db: &Db, actor: &Actor, source: &str, m: &HeaderMapping) -> Result<()> {
+/// Saves the mapping for a kind of file from a source (audited when it
+/// changes).
+pub async fn save_mapping(
+    db: &Db,
+    actor: &Actor,
+    kind: ImportKind,
+    source: &str,
+    m: &HeaderMapping,
+) -> Result<()> {
     let source = source.trim();
     if source.is_empty() {
         return Ok(());
@@ -418,7 +436,9 @@ pub async fn save_mapping(db: &Db, actor: &Actor, source: &str, m: &HeaderMappin
     let mut tx = db.begin().await?;
     let before: Option<(String,)> = tx
         .fetch_optional(
-            Query::new("SELECT mapping FROM import_mappings WHERE source = $1").bind(source),
+            Query::new("SELECT mapping FROM import_mappings WHERE kind = $1 AND source = $2")
+                .bind(kind.code())
+                .bind(source),
         )
         .await?;
     let before: Option<HeaderMapping> = before.and_then(|(m,)| serde_json::from_str(&m).ok());
@@ -428,18 +448,20 @@ pub async fn save_mapping(db: &Db, actor: &Actor, source: &str, m: &HeaderMappin
     let text = mapping_json(Some(m));
     let now = Timestamp::now();
     let q = if before.is_some() {
-        "UPDATE import_mappings SET mapping = $2, updated_by = $3, updated_at = $4 WHERE source = $1"
+        "UPDATE import_mappings SET mapping = $2, updated_by = $3, updated_at = $4 WHERE source = $1 AND kind = $5"
     } else {
-        "INSERT INTO import_mappings (source, mapping, updated_by, updated_at) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO import_mappings (source, mapping, updated_by, updated_at, kind) VALUES ($1, $2, $3, $4, $5)"
     };
     tx.execute(
         Query::new(q)
             .bind(source)
             .bind(text)
             .bind(&actor.login)
-            .bind(now),
+            .bind(now)
+            .bind(kind.code()),
     )
     .await?;
+    let entity_id = format!("{}:{source}", kind.code());
     let as_object = |m: Option<&HeaderMapping>| -> Map<String, Value> {
         m.into_iter()
             .flatten()
@@ -452,7 +474,7 @@ pub async fn save_mapping(db: &Db, actor: &Actor, source: &str, m: &HeaderMappin
         Entry {
             action: if before.is_some() { "update" } else { "create" },
             entity: "import_mapping",
-            entity_id: source,
+            entity_id: &entity_id,
             customer_id: None,
             changes: audit::diff(&as_object(before.as_ref()), &as_object(Some(m))),
         },
@@ -461,12 +483,12 @@ pub async fn save_mapping(db: &Db, actor: &Actor, source: &str, m: &HeaderMappin
     tx.commit().await
 }
 
-/// The sources with a saved mapping, by name.
+/// The sources with a saved mapping for any kind of file, by name.
 pub async fn sources(db: &Db) -> Result<Vec<String>> {
     let rows: Vec<(String,)> = db
         .conn()
         .fetch_all(Query::new(
-            "SELECT source FROM import_mappings ORDER BY source",
+            "SELECT DISTINCT source FROM import_mappings ORDER BY source",
         ))
         .await?;
     Ok(rows.into_iter().map(|r| r.0).collect())

@@ -1,14 +1,20 @@
 //! Imported rows match existing customers the same way on both databases.
 
-use kehu_domain::import::{map_headers, ImportedRow};
+use kehu_domain::import::{map_headers, ImportKind, ImportedRow};
 use kehu_store::audit::Actor;
 use kehu_store::import::{apply, Outcome, Owner};
 use kehu_store::testing::{fresh, Kind};
 use kehu_store::{Db, Query};
 
 fn rows(lines: &[&str]) -> Vec<ImportedRow> {
+    rows_of(ImportKind::Customers, lines)
+}
+
+/// The rows of a file of this kind, given as comma-separated lines with the
+/// header row first.
+fn rows_of(kind: ImportKind, lines: &[&str]) -> Vec<ImportedRow> {
     let headers: Vec<String> = lines[0].split(',').map(str::to_string).collect();
-    let (cols, _) = map_headers(&headers);
+    let (cols, _) = map_headers(kind, &headers);
     lines[1..]
         .iter()
         .map(|l| ImportedRow::from_record(&cols, &l.split(',').collect::<Vec<_>>()))
@@ -218,3 +224,277 @@ async fn import_scope_sqlite() {
 async fn import_scope_postgres() {
     scoped(Kind::Postgres).await
 }
+
+async fn scalar(db: &Db, sql: &str) -> i64 {
+    db.conn().scalar(Query::new(sql)).await.unwrap()
+}
+
+/// Contacts go to the organisation a row names, match its contacts by
+/// mobile, e-mail or name, and import once however often the file runs.
+async fn contacts(kind: Kind) {
+    let db = fresh(kind).await.unwrap();
+    let actor = Actor::system("test");
+    let owner = Owner::default();
+    let customers = rows(&[
+        "外部编号,客户类型,姓名,手机",
+        "ORG1,organization,华兴贸易有限公司,",
+        "ORG2,organization,同名公司,",
+        "ORG3,organization,同名公司,",
+        "P1,person,张伟,13812345678",
+    ]);
+    apply(&db, &actor, None, &owner, &customers, false)
+        .await
+        .unwrap();
+    let file = rows_of(
+        ImportKind::Contacts,
+        &[
+            "客户编号,公司,联系人,职务,角色,手机,邮箱",
+            "ORG1,,李四,采购经理,关键人（决策者）,13900000001,",
+            ",华兴贸易有限公司,王五,财务,把关者,,ww@example.com",
+            "ORG1,,李四,采购总监,,13900000001,",
+            ",同名公司,赵六,,,,",
+            "P1,,孙七,,,,",
+            "NOPE,,周八,,,,",
+            "ORG1,,,经理,,,",
+            "ORG1,,吴九,,大老板,,",
+        ],
+    );
+    let out = kehu_store::import::contacts::apply(&db, &actor, None, &file, false)
+        .await
+        .unwrap();
+    assert_eq!(out[0], Outcome::Created);
+    assert_eq!(out[1], Outcome::Created, "named by the organisation's name");
+    assert_eq!(out[2], Outcome::Updated, "the same mobile in one file");
+    let field = |o: &Outcome| match o {
+        Outcome::Rejected(e) => e.0.iter().map(|f| f.field.clone()).collect::<Vec<_>>(),
+        other => panic!("not rejected: {other:?}"),
+    };
+    assert_eq!(
+        field(&out[3]),
+        vec!["customer"],
+        "two organisations of that name"
+    );
+    assert_eq!(field(&out[4]), vec!["customer"], "a person has no contacts");
+    assert_eq!(field(&out[5]), vec!["external_id"]);
+    assert_eq!(field(&out[6]), vec!["name"]);
+    assert_eq!(field(&out[7]), vec!["role"]);
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM contacts").await, 2);
+    let li: (String, String) = db
+        .conn()
+        .fetch_one(Query::new(
+            "SELECT position, role FROM contacts WHERE name = '李四'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        li,
+        ("采购总监".to_string(), "decision_maker".to_string()),
+        "a blank cell keeps the role"
+    );
+    // Again: nothing new; the file names 李四 twice, and its last row wins
+    // again.
+    let again = kehu_store::import::contacts::apply(&db, &actor, None, &file, false)
+        .await
+        .unwrap();
+    assert_eq!(again[1], Outcome::Unchanged, "{again:?}");
+    assert_eq!(again[2], Outcome::Updated);
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM contacts").await, 2);
+    // Matched by e-mail, renamed: the search finds the new name.
+    let renamed = rows_of(
+        ImportKind::Contacts,
+        &["外部编号,姓名,邮箱", "ORG1,王小五,WW@example.com"],
+    );
+    let out = kehu_store::import::contacts::apply(&db, &actor, None, &renamed, false)
+        .await
+        .unwrap();
+    assert_eq!(out, vec![Outcome::Updated]);
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT COUNT(*) FROM customer_terms WHERE term = '小五'"
+        )
+        .await,
+        1,
+        "the organisation is found by its contact's new name"
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT COUNT(*) FROM audit_log WHERE entity = 'contact' AND action = 'import'"
+        )
+        .await,
+        3,
+        "two created, one renamed (the re-run changed nothing in the end)"
+    );
+    // A dry run writes nothing.
+    let dry = rows_of(ImportKind::Contacts, &["外部编号,姓名", "ORG1,郑十"]);
+    let out = kehu_store::import::contacts::apply(&db, &actor, None, &dry, true)
+        .await
+        .unwrap();
+    assert_eq!(out, vec![Outcome::Created]);
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM contacts").await, 2);
+}
+kehu_store::both!(contacts_import, contacts);
+
+/// Interactions go to the customer a row names, with its contact; the same
+/// customer, time, channel and content imports once.
+async fn interactions(kind: Kind) {
+    let db = fresh(kind).await.unwrap();
+    let actor = Actor::system("test");
+    let customers = rows(&[
+        "外部编号,客户类型,姓名,手机,邮箱",
+        "ORG1,organization,华兴贸易有限公司,,",
+        "P1,person,张伟,13812345678,zw@example.com",
+    ]);
+    apply(&db, &actor, None, &Owner::default(), &customers, false)
+        .await
+        .unwrap();
+    let contact = rows_of(ImportKind::Contacts, &["外部编号,联系人", "ORG1,李四"]);
+    kehu_store::import::contacts::apply(&db, &actor, None, &contact, false)
+        .await
+        .unwrap();
+    let sh = chrono_tz::Asia::Shanghai;
+    let file = rows_of(
+        ImportKind::Interactions,
+        &[
+            "客户编号,客户,手机,联系方式,联系时间,内容,联系人",
+            "ORG1,,,拜访,2024-03-05 14:30,谈续约,李四",
+            ",,138 1234 5678,电话,2024/3/6 9:00,回访满意度,",
+            ",张伟,,微信,2024-03-07,发了新品目录,",
+            "ORG1,,,拜访,2024-03-05 14:30,谈续约,李四",
+            "ORG1,,,飞鸽,2024-03-08,,",
+            "ORG1,,,电话,2024-03-09,问候,王五",
+            ",李娜,,电话,2024-03-09,问候,",
+        ],
+    );
+    let out = kehu_store::import::interactions::apply(&db, &actor, None, sh, &file, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        out[..3],
+        [Outcome::Created, Outcome::Created, Outcome::Created]
+    );
+    assert_eq!(out[3], Outcome::Unchanged, "the same one twice in a file");
+    let fields = |o: &Outcome| match o {
+        Outcome::Rejected(e) => e.0.iter().map(|f| f.field.clone()).collect::<Vec<_>>(),
+        other => panic!("not rejected: {other:?}"),
+    };
+    assert_eq!(fields(&out[4]), vec!["channel", "body"]);
+    assert_eq!(fields(&out[5]), vec!["contact"], "no contact 王五");
+    assert_eq!(fields(&out[6]), vec!["customer"], "no customer 李娜");
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM interactions").await, 3);
+    let visit: (i64, String, Option<String>) = db
+        .conn()
+        .fetch_one(Query::new(
+            "SELECT i.occurred_at, i.kind, c.name FROM interactions i LEFT JOIN contacts c ON c.id = i.contact_id WHERE i.body = '谈续约'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        visit,
+        (
+            1_709_620_200_000,
+            "visit".to_string(),
+            Some("李四".to_string())
+        ),
+        "14:30 in Shanghai is 06:30 UTC"
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT last_contact_at FROM customers WHERE external_id = 'P1'"
+        )
+        .await,
+        1_709_740_800_000,
+        "the latest of 张伟's interactions (2024-03-07 00:00 in Shanghai)"
+    );
+    let again = kehu_store::import::interactions::apply(&db, &actor, None, sh, &file, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().filter(|o| **o == Outcome::Unchanged).count(),
+        4,
+        "{again:?}"
+    );
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM interactions").await, 3);
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT COUNT(*) FROM audit_log WHERE entity = 'interaction' AND action = 'import'"
+        )
+        .await,
+        3
+    );
+}
+kehu_store::both!(interactions_import, interactions);
+
+/// A user's contact and interaction rows reach only customers they may
+/// change; others read as not found.
+async fn children_scoped(kind: Kind) {
+    use kehu_domain::customer::CustomerInput;
+    use kehu_store::customers::{self, CustomerWrite};
+    let db = fresh(kind).await.unwrap();
+    let mine = kehu_store::testing::user(&db, "a1", "agent", "一部")
+        .await
+        .principal();
+    let other = kehu_store::testing::user(&db, "b1", "agent", "二部")
+        .await
+        .principal();
+    for (p, name) in [(&mine, "我的公司"), (&other, "别人的公司")] {
+        let input = CustomerInput {
+            kind: "organization".into(),
+            name: name.into(),
+            ..Default::default()
+        };
+        let w = CustomerWrite {
+            fields: input.parse().unwrap(),
+            custom: Default::default(),
+            tags: vec![],
+            consents: Default::default(),
+        };
+        customers::create(&db, Some(p), w).await.unwrap();
+    }
+    let actor = Actor::from(&mine);
+    let file = rows_of(
+        ImportKind::Contacts,
+        &["公司,联系人", "我的公司,甲", "别人的公司,乙"],
+    );
+    let out = kehu_store::import::contacts::apply(&db, &actor, Some(&mine), &file, false)
+        .await
+        .unwrap();
+    assert_eq!(out[0], Outcome::Created);
+    assert!(matches!(&out[1], Outcome::Rejected(e) if e.get("customer").is_some()));
+    let file = rows_of(
+        ImportKind::Interactions,
+        &[
+            "客户,时间,内容",
+            "我的公司,2024-01-02,一",
+            "别人的公司,2024-01-02,二",
+        ],
+    );
+    let out = kehu_store::import::interactions::apply(
+        &db,
+        &actor,
+        Some(&mine),
+        chrono_tz::Asia::Shanghai,
+        &file,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out[0], Outcome::Created);
+    assert!(matches!(&out[1], Outcome::Rejected(e) if e.get("customer").is_some()));
+    assert_eq!(
+        scalar(
+            &db,
+            &format!(
+                "SELECT COUNT(*) FROM interactions WHERE user_id = '{}'",
+                mine.user_id
+            )
+        )
+        .await,
+        1,
+        "recorded as the importer's"
+    );
+}
+kehu_store::both!(children_import_scope, children_scoped);

@@ -12,7 +12,7 @@ use axum::extract::multipart::{Field, Multipart};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kehu_domain::ids::UserId;
-use kehu_domain::import::{Column, JobStatus, Mapping};
+use kehu_domain::import::{Column, ImportKind, JobStatus, Mapping};
 use kehu_domain::role::Principal;
 use kehu_domain::{FieldErrors, Lang};
 use kehu_import::{Observer, Options, Preview};
@@ -148,6 +148,14 @@ pub struct Upload {
 impl Upload {
     pub fn field(&self, name: &str) -> &str {
         self.fields.get(name).map(|s| s.trim()).unwrap_or("")
+    }
+
+    /// What the file holds, from the `kind` field (customers when blank).
+    pub fn kind(&self) -> Result<ImportKind, kehu_domain::Problem> {
+        match self.field("kind") {
+            "" => Ok(ImportKind::Customers),
+            k => ImportKind::parse(k),
+        }
     }
 }
 
@@ -323,11 +331,12 @@ pub async fn record(
     state: &AppState,
     p: &Principal,
     up: &Upload,
+    kind: ImportKind,
     source: &str,
 ) -> kehu_store::Result<Job> {
     let job = NewJob {
         id: &up.id,
-        kind: "customers",
+        kind: kind.code(),
         file_name: &up.file_name,
         source,
         status: JobStatus::Uploaded,
@@ -379,19 +388,21 @@ pub async fn prefill(
     job: &Job,
     headers: &[String],
 ) -> kehu_store::Result<Mapping> {
+    let kind = job.import_kind();
     let saved = match &job.mapping {
         Some(m) => Some(m.clone()),
-        None => import_jobs::saved_mapping(&state.db, &job.source).await?,
+        None => import_jobs::saved_mapping(&state.db, kind, &job.source).await?,
     };
     Ok(match saved {
-        Some(m) => Mapping::with_saved(headers, &m),
-        None => Mapping::recognise(headers),
+        Some(m) => Mapping::with_saved(kind, headers, &m),
+        None => Mapping::recognise(kind, headers),
     })
 }
 
-/// A run, checked: the columns to read, whose new customers become, and
-/// the mapping by header to save and record.
+/// A run, checked: what the file holds, the columns to read, whose new
+/// customers become, and the mapping by header to save and record.
 pub struct Plan {
+    pub kind: ImportKind,
     pub columns: Vec<(usize, Column)>,
     pub owner: Owner,
     pub by_header: HeaderMapping,
@@ -401,12 +412,13 @@ pub struct Plan {
 pub async fn plan(
     state: &AppState,
     p: &Principal,
+    kind: ImportKind,
     headers: &[String],
     mapping: &Mapping,
     owner: Option<&UserId>,
 ) -> kehu_store::Result<Plan> {
     let mut errors = FieldErrors::new();
-    let columns = mapping.columns().map_err(|e| errors.0.extend(e.0)).ok();
+    let columns = mapping.columns(kind).map_err(|e| errors.0.extend(e.0)).ok();
     let owner = match import_jobs::owner_for(&state.db, p, owner).await {
         Ok(o) => Some(o),
         Err(kehu_store::Error::Invalid(e)) => {
@@ -417,6 +429,7 @@ pub async fn plan(
     };
     match (columns, owner) {
         (Some(columns), Some(owner)) => Ok(Plan {
+            kind,
             columns,
             owner,
             by_header: mapping.by_header(headers),
@@ -427,6 +440,8 @@ pub async fn plan(
 
 fn options(state: &AppState, p: &Principal, job: &Job, plan: &Plan, dry_run: bool) -> Options {
     Options {
+        kind: plan.kind,
+        zone: state.config.timezone,
         owner: plan.owner.clone(),
         dry_run,
         rejects: Some(job_dir(state, &job.id).join(REJECTS)),
@@ -465,7 +480,7 @@ pub async fn start(
 ) -> kehu_store::Result<()> {
     let actor = Actor::from(p);
     let path = file_of(state, job).ok_or(kehu_store::Error::NotFound)?;
-    import_jobs::save_mapping(&state.db, &actor, &job.source, &plan.by_header).await?;
+    import_jobs::save_mapping(&state.db, &actor, plan.kind, &job.source, &plan.by_header).await?;
     import_jobs::run(
         &state.db,
         &actor,
@@ -487,7 +502,7 @@ pub async fn start(
         let db = state.db.clone();
         let result = on_blocking_thread(move || async move {
             let mut observer = JobObserver(tx);
-            kehu_import::customers(&db, &path, &opts, &mut observer).await
+            kehu_import::file(&db, &path, &opts, &mut observer).await
         })
         .await;
         let _ = reporter.await;

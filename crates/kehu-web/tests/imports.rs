@@ -253,7 +253,7 @@ both!(mappings_saved_per_source_and_sent, |kind| async move {
         .get(&admin, "/api/v1/audit?entity=import_mapping")
         .expect(200)
         .await;
-    assert_eq!(saved[0]["entity_id"], "展会名单");
+    assert_eq!(saved[0]["entity_id"], "customers:展会名单");
     assert_eq!(saved[0]["actor_login"], "admin");
     // Another source still needs one.
     upload(&app, &admin, "c.csv", next.into(), &[("source", "旧系统")])
@@ -301,6 +301,145 @@ both!(mappings_saved_per_source_and_sent, |kind| async move {
     assert_eq!(dry["dry_run"], true);
     assert_eq!(counts(&dry), [1, 0, 0, 0]);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM customers").await, 2);
+});
+
+both!(contacts_and_interactions, |kind| async move {
+    let app = TestApp::spawn(kind).await;
+    let (_, admin) = app.user("admin", "admin", "").await;
+    let customers = "外部编号,客户类型,姓名,手机\nXL-1,organization,卧龙科技有限公司,\nP-1,person,诸葛亮,13911112222\n";
+    let done = import(&app, &admin, "c.csv", customers.into(), &[]).await;
+    assert_eq!(counts(&done), [2, 0, 0, 0], "{done}");
+
+    // Contacts, from a GBK file, with the kind named in Chinese.
+    let contacts = gbk("公司,联系人,职务,角色,手机\r\n卧龙科技有限公司,黄月英,总经理,关键人（决策者）,13700001111\r\n卧龙科技有限公司,马谡,,先锋,\r\n");
+    let done = import(
+        &app,
+        &admin,
+        "联系人.csv",
+        contacts,
+        &[("kind", "联系人"), ("source", "旧系统")],
+    )
+    .await;
+    assert_eq!(done["kind"], "contacts");
+    assert_eq!(counts(&done), [1, 0, 0, 1], "{done}");
+    assert_eq!(done["mapping"]["公司"], "customer");
+    let org = app
+        .get(&admin, "/api/v1/customers?q=月英")
+        .expect(200)
+        .await;
+    assert_eq!(
+        org["items"][0]["name"], "卧龙科技有限公司",
+        "found by its contact"
+    );
+    let rejects = app
+        .get(&admin, done["rejects_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(rejects.contains("3,卧龙科技有限公司,马谡"), "{rejects}");
+    assert!(rejects.contains("role"), "{rejects}");
+
+    // Interactions from a workbook written by openpyxl.
+    let file = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../kehu/tests/fixtures/interactions.xlsx"
+    ))
+    .unwrap();
+    let done = import(
+        &app,
+        &admin,
+        "interactions.xlsx",
+        file.clone(),
+        &[("kind", "interactions")],
+    )
+    .await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(counts(&done), [3, 0, 0, 1], "{done}");
+    let again = import(
+        &app,
+        &admin,
+        "interactions.xlsx",
+        file,
+        &[("kind", "interactions")],
+    )
+    .await;
+    assert_eq!(counts(&again), [0, 0, 3, 1], "imported once: {again}");
+    let p1 = app
+        .get(&admin, "/api/v1/customers?q=13911112222")
+        .expect(200)
+        .await;
+    let id = p1["items"][0]["id"].as_str().unwrap().to_string();
+    let list = app
+        .get(&admin, &format!("/api/v1/customers/{id}/interactions"))
+        .expect(200)
+        .await;
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["kind"], "call");
+    assert_eq!(
+        list[0]["occurred_at"], "2024-03-05T16:00:00.000+00:00",
+        "midnight in Shanghai"
+    );
+    let org_id = org["items"][0]["id"].as_str().unwrap().to_string();
+    let list = app
+        .get(&admin, &format!("/api/v1/customers/{org_id}/interactions"))
+        .expect(200)
+        .await;
+    let times: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["occurred_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        times,
+        vec![
+            "2024-03-07T01:15:00.000+00:00",
+            "2024-03-05T06:30:00.000+00:00"
+        ]
+    );
+
+    // What cannot be imported is refused up front.
+    let doc = upload(
+        &app,
+        &admin,
+        "x.csv",
+        "客户,内容\n诸葛亮,问候\n".into(),
+        &[("kind", "interactions")],
+    )
+    .problem(422)
+    .await;
+    assert_eq!(error_fields(&doc), vec!["mapping"], "no time column");
+    let doc = upload(
+        &app,
+        &admin,
+        "x.csv",
+        customers.into(),
+        &[("kind", "orders")],
+    )
+    .problem(422)
+    .await;
+    assert_eq!(error_fields(&doc), vec!["kind"]);
+    let doc = upload(
+        &app,
+        &admin,
+        "x.csv",
+        "公司,联系人\n卧龙科技有限公司,黄月英\n".into(),
+        &[
+            ("kind", "contacts"),
+            ("mapping", r#"{"公司": "customer", "联系人": "tags"}"#),
+        ],
+    )
+    .problem(422)
+    .await;
+    assert_eq!(
+        error_fields(&doc),
+        vec!["mapping.联系人"],
+        "tags are not a contact field"
+    );
 });
 
 both!(who_may_import_and_for_whom, |kind| async move {

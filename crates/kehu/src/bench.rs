@@ -276,7 +276,7 @@ pub async fn run(
             owner: owner.clone(),
             ..Default::default()
         };
-        let r = kehu_import::customers(db, path, &opts, &mut ()).await?;
+        let r = kehu_import::file(db, path, &opts, &mut ()).await?;
         let secs = t.elapsed().as_secs_f64();
         let c = r.counts;
         let rows = c.created + c.updated + c.unchanged + c.rejected;

@@ -1,4 +1,4 @@
-//! `kehu import customers FILE` on a terminal: a progress bar while the
+//! `kehu import customers/contacts/interactions FILE` on a terminal: a progress bar while the
 //! file is read and written, the first rejected rows shown with their
 //! reasons.
 

@@ -11,6 +11,7 @@ mod jobs;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use kehu_domain::import::ImportKind;
 use kehu_store::{auth, Db};
 use std::io::Read;
 
@@ -117,17 +118,45 @@ enum ImportCommand {
     /// customers by external id, mobile, then e-mail; re-running a file
     /// creates nothing twice.
     Customers {
-        file: std::path::PathBuf,
+        #[command(flatten)]
+        run: ImportRun,
         /// Login of the user who owns the new customers (default: none, the shared pool).
         #[arg(long)]
         owner: Option<String>,
-        /// Check every row and report, but write nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Write rejected rows with their reasons to this CSV file.
-        #[arg(long)]
-        rejects: Option<std::path::PathBuf>,
     },
+    /// Contacts of organisations (公司/customer or 外部编号/external_id
+    /// naming the organisation; 联系人/name, 职务/position, 角色/role,
+    /// 手机/mobile, 邮箱/email, 微信/wechat, 生日/birthday, 偏好/preferences,
+    /// 备注/notes). A row updates the organisation's contact with the same
+    /// mobile, e-mail or name, else adds one.
+    Contacts {
+        #[command(flatten)]
+        run: ImportRun,
+    },
+    /// Interactions from an older system (外部编号/external_id,
+    /// 客户/customer, 手机/mobile or 邮箱/email naming the customer;
+    /// 联系时间/time, 联系方式/channel (电话, 拜访, 微信, 短信, 邮件, 备注),
+    /// 内容/content, 联系人/contact). One with the same customer, time,
+    /// channel and content is not added again.
+    Interactions {
+        #[command(flatten)]
+        run: ImportRun,
+        /// Business time zone for times written without an offset.
+        #[arg(long, env = "KEHU_TIMEZONE", default_value = "Asia/Shanghai")]
+        timezone: String,
+    },
+}
+
+/// What every import takes.
+#[derive(clap::Args)]
+struct ImportRun {
+    file: std::path::PathBuf,
+    /// Check every row and report, but write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write rejected rows with their reasons to this CSV file.
+    #[arg(long)]
+    rejects: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -418,35 +447,35 @@ async fn main() -> Result<()> {
             );
             demo::print_logins();
         }
-        Command::Import {
-            command:
-                ImportCommand::Customers {
-                    file,
-                    owner,
-                    dry_run,
-                    rejects,
-                },
-        } => {
+        Command::Import { command } => {
             let db = open(&cli.database_url).await?;
-            let owner = match owner {
-                Some(login) => {
-                    let u = user_named(&db, &login).await?;
-                    kehu_store::import::Owner {
-                        user: Some(u.id),
-                        team: u.team_id,
+            let mut opts = kehu_import::Options::default();
+            let run = match command {
+                ImportCommand::Customers { run, owner } => {
+                    if let Some(login) = owner {
+                        let u = user_named(&db, &login).await?;
+                        opts.owner = kehu_store::import::Owner {
+                            user: Some(u.id),
+                            team: u.team_id,
+                        };
                     }
+                    run
                 }
-                None => kehu_store::import::Owner::default(),
+                ImportCommand::Contacts { run } => {
+                    opts.kind = ImportKind::Contacts;
+                    run
+                }
+                ImportCommand::Interactions { run, timezone } => {
+                    opts.kind = ImportKind::Interactions;
+                    opts.zone = time_zone(&timezone)?;
+                    run
+                }
             };
+            opts.dry_run = run.dry_run;
+            opts.rejects = run.rejects;
             let started = std::time::Instant::now();
-            let opts = kehu_import::Options {
-                owner,
-                dry_run,
-                rejects,
-                ..Default::default()
-            };
             let mut terminal = import::Terminal::new();
-            let r = kehu_import::customers(&db, &file, &opts, &mut terminal).await;
+            let r = kehu_import::file(&db, &run.file, &opts, &mut terminal).await;
             terminal.finish();
             let r = r?;
             if !r.unknown_columns.is_empty() {
@@ -455,7 +484,7 @@ async fn main() -> Result<()> {
             let c = r.counts;
             println!(
                 "{}created {}, updated {}, unchanged {}, rejected {} ({}, {:.1} s)",
-                if dry_run {
+                if opts.dry_run {
                     "dry run, nothing written: "
                 } else {
                     ""

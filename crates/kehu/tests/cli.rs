@@ -394,6 +394,83 @@ async fn import_customers_from_a_workbook() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[tokio::test]
+async fn import_contacts_and_interactions() {
+    let dir = temp_dir();
+    let db = dir.join("kehu.db");
+    let customers = dir.join("customers.csv");
+    std::fs::write(
+        &customers,
+        "外部编号,客户类型,姓名,手机\nXL-1,企业,卧龙科技有限公司,\nXL-2,个人,诸葛亮,13911112222\n",
+    )
+    .unwrap();
+    ok(&kehu(
+        &db,
+        &["import", "customers", customers.to_str().unwrap()],
+        "",
+    ));
+    // Contacts in a GBK file with a semicolon separator, as some Excel
+    // versions save CSV.
+    let contacts = dir.join("contacts.csv");
+    let text = "客户编号;联系人;职务;手机\r\nXL-1;黄月英;总经理;13700001111\r\nXL-2;马谡;;\r\n";
+    std::fs::write(&contacts, encoding_rs::GBK.encode(text).0).unwrap();
+    let rejects = dir.join("rejects.csv");
+    let run = [
+        "import",
+        "contacts",
+        contacts.to_str().unwrap(),
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ];
+    let out = ok(&kehu(&db, &run, ""));
+    assert_eq!(
+        counts(&out),
+        "created 1, updated 0, unchanged 0, rejected 1"
+    );
+    let rejected = std::fs::read_to_string(&rejects).unwrap();
+    assert!(rejected.contains("3,XL-2,马谡"), "{rejected}");
+    assert!(
+        rejected.contains("只有企业客户可以添加联系人"),
+        "{rejected}"
+    );
+    let out = ok(&kehu(&db, &run, ""));
+    assert_eq!(
+        counts(&out),
+        "created 0, updated 0, unchanged 1, rejected 1"
+    );
+
+    // Interactions from the workbook another program wrote.
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/interactions.xlsx");
+    let run = ["import", "interactions", file.to_str().unwrap()];
+    let out = ok(&kehu(&db, &run, ""));
+    assert_eq!(
+        counts(&out),
+        "created 3, updated 0, unchanged 0, rejected 1"
+    );
+    let out = ok(&kehu(&db, &run, ""));
+    assert_eq!(
+        counts(&out),
+        "created 0, updated 0, unchanged 3, rejected 1"
+    );
+    assert_eq!(number(&db, "SELECT COUNT(*) FROM interactions").await, 3);
+    assert_eq!(
+        number(
+            &db,
+            "SELECT COUNT(*) FROM import_jobs WHERE kind = 'interactions'"
+        )
+        .await,
+        2
+    );
+    // A file that does not say when is refused whole, with the reason.
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "客户编号,内容\nXL-1,问候\n").unwrap();
+    let o = kehu(&db, &["import", "interactions", bad.to_str().unwrap()], "");
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("联系时间"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// created, updated, unchanged, rejected of an import's report.
 fn tally(out: &str) -> [usize; 4] {
     let words: Vec<usize> = counts(out)

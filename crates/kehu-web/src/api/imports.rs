@@ -1,4 +1,4 @@
-//! Customer imports: upload a file to run as a background job, follow its
+//! Imports of customers, contacts and interactions: upload a file to run as a background job, follow its
 //! progress, download its rejected rows. For owners, admins and managers;
 //! a user sees the jobs they started (admins all).
 
@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kehu_domain::ids::UserId;
-use kehu_domain::import::{JobStatus, Mapping};
+use kehu_domain::import::{ImportKind, JobStatus, Mapping};
 use kehu_domain::time::Timestamp;
 use kehu_domain::{FieldErrors, Lang, Problem};
 use kehu_store::import_jobs::{self, HeaderMapping, Job};
@@ -32,6 +32,8 @@ pub struct CountsView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportJobView {
     pub id: String,
+    /// What the file holds: customers, contacts or interactions.
+    pub kind: ImportKind,
     /// uploaded (waits for its column mapping, web UI), running, done, failed, interrupted.
     pub status: JobStatus,
     /// A dry run checks every row and writes nothing.
@@ -77,6 +79,7 @@ impl ImportJobView {
                 unchanged: c.unchanged,
                 rejected: c.rejected,
             },
+            kind: j.import_kind(),
             id: j.id,
             status: j.status,
             dry_run: j.dry_run,
@@ -112,12 +115,19 @@ pub struct ImportForm {
     /// .xlsx, .xls or .ods (first sheet). The first row holds the headers.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
+    /// What the file holds: customers (default), contacts (of
+    /// organisations) or interactions.
+    kind: Option<ImportKind>,
     /// Where the file comes from (e.g. 旧系统, 展会名单); the mapping used is
     /// saved for it and reused when the next file from it has none.
     source: Option<String>,
-    /// A JSON object of header → field code (external_id, kind, name,
-    /// gender, title, mobile, email, wechat, company, city, address, source,
-    /// birthday, grade, notes, tags; "" or "ignore" leaves a column out).
+    /// A JSON object of header → field code ("" or "ignore" leaves a
+    /// column out). Customers: external_id, kind, name, gender, title,
+    /// mobile, email, wechat, company, city, address, source, birthday,
+    /// grade, notes, tags. Contacts: external_id or customer (the
+    /// organisation), name, position, role, mobile, email, wechat,
+    /// birthday, preferences, notes. Interactions: external_id, customer,
+    /// mobile or email (the customer), channel, occurred_at, body, contact.
     /// Headers it does not name are left out. Without it: the mapping saved
     /// for the source, else the headers are recognised.
     mapping: Option<String>,
@@ -141,6 +151,7 @@ fn invalid(field: &str, zh: &str, en: &str, lang: Lang) -> ApiError {
 
 /// What the form asks for, besides the file.
 struct Asked {
+    kind: ImportKind,
     source: String,
     mapping: Option<HeaderMapping>,
     dry_run: bool,
@@ -148,6 +159,9 @@ struct Asked {
 }
 
 fn asked(up: &imports::Upload, lang: Lang) -> ApiResult<Asked> {
+    let kind = up
+        .kind()
+        .map_err(|p| ApiError::invalid(FieldErrors::single("kind", p)).lang(lang))?;
     let source: String = up.field("source").chars().take(100).collect();
     let mapping = match up.field("mapping") {
         "" => None,
@@ -179,6 +193,7 @@ fn asked(up: &imports::Upload, lang: Lang) -> ApiResult<Asked> {
         })?),
     };
     Ok(Asked {
+        kind,
         source,
         mapping,
         dry_run,
@@ -186,10 +201,13 @@ fn asked(up: &imports::Upload, lang: Lang) -> ApiResult<Asked> {
     })
 }
 
-/// Upload a customer file and import it in the background (owners, admins,
-/// managers). Answers at once with the job; follow it at its URL. Rows are
-/// matched to customers by external id, mobile, then e-mail, so running a
-/// file again creates nothing twice; bad rows are rejected, good ones kept.
+/// Upload a file of customers, contacts or interactions and import it in
+/// the background (owners, admins, managers). Answers at once with the job;
+/// follow it at its URL. Customer rows are matched by external id, mobile,
+/// then e-mail; contact rows to their organisation's contact by mobile,
+/// e-mail or name; an interaction with the same customer, time, channel and
+/// content is not added twice. Running a file again creates nothing twice;
+/// bad rows are rejected, good ones kept.
 #[utoipa::path(post, path = "/api/v1/imports", tag = "imports",
     request_body(content = ImportForm, content_type = "multipart/form-data"),
     responses((status = 202, body = ImportJobView), (status = 400, body = ProblemDoc), (status = 403, body = ProblemDoc),
@@ -232,19 +250,19 @@ async fn start(s: &AppState, u: &ApiUser, up: &imports::Upload) -> ApiResult<Job
     let a = asked(up, lang)?;
     let headers = &up.headers;
     let mapping = match &a.mapping {
-        Some(m) => Mapping::by_name(headers, m).or_problem(lang)?,
-        None => match import_jobs::saved_mapping(&s.db, &a.source)
+        Some(m) => Mapping::by_name(a.kind, headers, m).or_problem(lang)?,
+        None => match import_jobs::saved_mapping(&s.db, a.kind, &a.source)
             .await
             .or_problem(lang)?
         {
-            Some(saved) => Mapping::with_saved(headers, &saved),
-            None => Mapping::recognise(headers),
+            Some(saved) => Mapping::with_saved(a.kind, headers, &saved),
+            None => Mapping::recognise(a.kind, headers),
         },
     };
-    let plan = imports::plan(s, &u.principal, headers, &mapping, a.owner.as_ref())
+    let plan = imports::plan(s, &u.principal, a.kind, headers, &mapping, a.owner.as_ref())
         .await
         .or_problem(lang)?;
-    let job = imports::record(s, &u.principal, up, &a.source)
+    let job = imports::record(s, &u.principal, up, a.kind, &a.source)
         .await
         .or_problem(lang)?;
     imports::start(s, &u.principal, &job, plan, a.dry_run)

@@ -1,5 +1,5 @@
-//! Importing customer files (owners, admins, managers): upload a file with
-//! its source, choose where each column goes with a preview of the first
+//! Importing files of customers, contacts or interactions (owners, admins,
+//! managers): upload a file with what it holds and its source, choose where each column goes with a preview of the first
 //! rows, dry-run or run it, follow the job; the list of imports.
 
 use crate::auth::WebUser;
@@ -13,7 +13,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use kehu_domain::import::{Column, JobStatus, Mapping};
+use kehu_domain::import::{Column, ImportKind, JobStatus, Mapping};
 use kehu_domain::{FieldErrors, Lang};
 use kehu_store::auth;
 use kehu_store::import::Outcome;
@@ -40,6 +40,7 @@ async fn job_of(s: &AppState, u: &WebUser, id: &str) -> Result<Job, PageError> {
 
 pub struct JobRow {
     pub id: String,
+    pub kind: &'static str,
     pub when: String,
     pub file_name: String,
     pub source: String,
@@ -70,6 +71,7 @@ pub async fn list(State(s): State<AppState>, u: WebUser) -> Result<Response, Pag
         .map(|j| {
             let c = j.progress.counts;
             JobRow {
+                kind: j.import_kind().label(u.lang),
                 when: chrome.time(&j.started_at),
                 status: j.status.label(u.lang),
                 dry_run: j.dry_run,
@@ -93,6 +95,8 @@ pub async fn list(State(s): State<AppState>, u: WebUser) -> Result<Response, Pag
 #[template(path = "import_upload.html")]
 struct UploadPage {
     chrome: Chrome,
+    kinds: Vec<Opt>,
+    kind: &'static str,
     sources: Vec<String>,
     source: String,
     max_size: String,
@@ -102,6 +106,7 @@ struct UploadPage {
 async fn upload_page(
     s: &AppState,
     u: &WebUser,
+    kind: ImportKind,
     source: String,
     error: Option<(StatusCode, String)>,
 ) -> Result<Response, PageError> {
@@ -109,6 +114,14 @@ async fn upload_page(
     let status = error.as_ref().map(|e| e.0);
     let mut r = render(&UploadPage {
         chrome: Chrome::new(u, "imports", s.config.timezone),
+        kinds: ImportKind::ALL
+            .iter()
+            .map(|k| Opt {
+                value: k.code().into(),
+                label: k.label(u.lang).into(),
+            })
+            .collect(),
+        kind: kind.code(),
         sources,
         source,
         max_size: imports::size_text(s.config.max_upload),
@@ -122,7 +135,7 @@ async fn upload_page(
 
 pub async fn upload_form(State(s): State<AppState>, u: WebUser) -> Result<Response, PageError> {
     importer(&u)?;
-    upload_page(&s, &u, String::new(), None).await
+    upload_page(&s, &u, ImportKind::Customers, String::new(), None).await
 }
 
 pub async fn upload(
@@ -137,11 +150,27 @@ pub async fn upload(
         Ok(up) => up,
         Err(UploadError::Csrf) => return Err(PageError::csrf(u.lang)),
         Err(e) => {
-            return upload_page(&s, &u, String::new(), Some((e.status(), e.message(u.lang)))).await
+            let error = Some((e.status(), e.message(u.lang)));
+            return upload_page(&s, &u, ImportKind::Customers, String::new(), error).await;
         }
     };
     let source: String = up.field("source").chars().take(100).collect();
-    match imports::record(&s, &u.principal, &up, &source).await {
+    let kind = match up.kind() {
+        Ok(k) => k,
+        Err(p) => {
+            imports::discard(&s, &up.id).await;
+            let error = Some((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "{}：{}",
+                    u.lang.pick("导入内容", "The file holds"),
+                    p.message(u.lang)
+                ),
+            ));
+            return upload_page(&s, &u, ImportKind::Customers, source, error).await;
+        }
+    };
+    match imports::record(&s, &u.principal, &up, kind, &source).await {
         Ok(job) => Ok(Redirect::to(&format!("/import/{}", job.id)).into_response()),
         Err(e) => {
             imports::discard(&s, &up.id).await;
@@ -174,6 +203,9 @@ pub struct PreviewRow {
 struct MappingPage {
     chrome: Chrome,
     id: String,
+    kind_label: &'static str,
+    /// New customers get an owner; contacts and interactions do not.
+    creates_customers: bool,
     file_name: String,
     source: String,
     size: String,
@@ -226,11 +258,12 @@ async fn mapping_page(
     errors: FieldErrors,
 ) -> Result<Response, PageError> {
     let lang = u.lang;
+    let kind = job.import_kind();
     let mut errors = errors;
     let mut preview = Vec::new();
     if errors.is_empty() {
         let owner = owner_id.parse().ok();
-        match imports::plan(s, &u.principal, &headers, &mapping, owner.as_ref()).await {
+        match imports::plan(s, &u.principal, kind, &headers, &mapping, owner.as_ref()).await {
             Ok(plan) => match imports::preview(s, &u.principal, &job, &plan).await {
                 Ok(p) => {
                     preview = p
@@ -293,9 +326,11 @@ async fn mapping_page(
         source: job.source.clone(),
         size: imports::size_text(job.progress.total.unwrap_or(0)),
         id: job.id,
+        kind_label: kind.label(lang),
+        creates_customers: kind == ImportKind::Customers,
         columns,
-        fields: Column::ALL
-            .iter()
+        fields: kind
+            .columns()
             .map(|c| Opt {
                 value: c.code().into(),
                 label: c.label(lang).into(),
@@ -372,7 +407,9 @@ pub async fn submit_mapping(
         return mapping_page(&s, &u, job, headers, mapping, owner_id, errors).await;
     }
     let owner = owner_id.parse().ok();
-    let plan = match imports::plan(&s, &u.principal, &headers, &mapping, owner.as_ref()).await {
+    let kind = job.import_kind();
+    let plan = match imports::plan(&s, &u.principal, kind, &headers, &mapping, owner.as_ref()).await
+    {
         Ok(plan) => plan,
         Err(StoreError::Invalid(e)) => {
             return mapping_page(&s, &u, job, headers, mapping, owner_id, e).await
@@ -392,6 +429,7 @@ pub async fn submit_mapping(
 struct JobPage {
     chrome: Chrome,
     job: Job,
+    kind_label: &'static str,
     status: &'static str,
     running: bool,
     percent: Option<u64>,
@@ -412,6 +450,7 @@ pub async fn show(
     }
     let chrome = Chrome::new(&u, "imports", s.config.timezone);
     Ok(render(&JobPage {
+        kind_label: job.import_kind().label(u.lang),
         status: job.status.label(u.lang),
         running: job.status == JobStatus::Running,
         percent: imports::percent(&job),

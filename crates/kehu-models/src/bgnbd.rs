@@ -1,0 +1,251 @@
+//! The BG/NBD purchase model (Fader, Hardie & Lee 2005, "Counting Your
+//! Customers the Easy Way").
+//!
+//! While active, a customer buys as a Poisson process with rate λ ~
+//! Gamma(r, α); after each purchase they drop out with probability p ~
+//! Beta(a, b). From frequency, recency and age alone it predicts how much a
+//! customer will still buy and how likely they are to still be active — the
+//! basis of churn flags and lifetime value in the CRM.
+
+use crate::fit::{check_params, minimize, RfmRows};
+use crate::special::{ln_gamma, ln_hyp2f1, log_add_exp};
+use crate::{Fit, FitOptions, ModelError, PurchaseModel, Rfm};
+
+/// BG/NBD parameters: shape `r` and scale `alpha` (in the time unit of the
+/// data) of the purchase rate, and `a`, `b` of the drop-out probability.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BgNbdParams {
+    /// Shape of the Gamma distribution of purchase rates.
+    pub r: f64,
+    /// Scale (rate parameter) of the Gamma distribution, in time units.
+    pub alpha: f64,
+    /// First shape of the Beta distribution of drop-out probabilities.
+    pub a: f64,
+    /// Second shape of the Beta distribution of drop-out probabilities.
+    pub b: f64,
+}
+
+impl BgNbdParams {
+    /// Parameters, each of which must be positive and finite.
+    pub fn new(r: f64, alpha: f64, a: f64, b: f64) -> Result<Self, ModelError> {
+        check_params(&[r, alpha, a, b], "BG/NBD parameters must be positive")?;
+        Ok(BgNbdParams { r, alpha, a, b })
+    }
+
+    fn from_log(p: &[f64]) -> Self {
+        BgNbdParams {
+            r: p[0].exp(),
+            alpha: p[1].exp(),
+            a: p[2].exp(),
+            b: p[3].exp(),
+        }
+    }
+
+    /// Log-likelihood of one customer's history (FHL 2005, eq. 6), in the
+    /// form of Fader & Hardie's note 004 that cannot overflow.
+    pub fn log_likelihood(&self, c: &Rfm) -> f64 {
+        let x = f64::from(c.frequency);
+        let (shared, ln_drop) = self.frequency_terms(x);
+        self.row_log_likelihood(x, c.recency, c.t, shared, ln_drop)
+    }
+
+    /// The parts of the log-likelihood that depend on frequency only.
+    #[inline]
+    fn frequency_terms(&self, x: f64) -> (f64, f64) {
+        let BgNbdParams { r, alpha, a, b } = *self;
+        let shared =
+            ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + ln_gamma(a + b) + ln_gamma(b + x)
+                - ln_gamma(b)
+                - ln_gamma(a + b + x);
+        let ln_drop = if x > 0.0 {
+            a.ln() - (b + x - 1.0).ln()
+        } else {
+            f64::NEG_INFINITY
+        };
+        (shared, ln_drop)
+    }
+
+    #[inline]
+    fn row_log_likelihood(&self, x: f64, t_x: f64, t: f64, shared: f64, ln_drop: f64) -> f64 {
+        let rx = self.r + x;
+        let alive = -rx * (self.alpha + t).ln();
+        if x > 0.0 {
+            let dropped = ln_drop - rx * (self.alpha + t_x).ln();
+            shared + log_add_exp(alive, dropped)
+        } else {
+            shared + alive
+        }
+    }
+
+    /// Total log-likelihood of compressed rows.
+    pub(crate) fn rows_log_likelihood(&self, rows: &RfmRows) -> f64 {
+        let mut total = 0.0;
+        let mut current_x = f64::NAN;
+        let (mut shared, mut ln_drop) = (0.0, 0.0);
+        for i in 0..rows.len() {
+            let x = rows.x[i];
+            if x != current_x {
+                current_x = x;
+                (shared, ln_drop) = self.frequency_terms(x);
+            }
+            total += rows.weight[i]
+                * self.row_log_likelihood(x, rows.t_x[i], rows.t[i], shared, ln_drop);
+        }
+        total
+    }
+
+    /// Probability that a customer with this history is still active (Fader,
+    /// Hardie & Lee's note 021). Always 1 without repeat purchases: in
+    /// BG/NBD customers can only drop out right after a purchase.
+    pub fn probability_alive(&self, c: &Rfm) -> f64 {
+        if c.frequency == 0 {
+            return 1.0;
+        }
+        let x = f64::from(c.frequency);
+        let ln_odds_dead = self.a.ln() - (self.b + x - 1.0).ln()
+            + (self.r + x) * ((self.alpha + c.t) / (self.alpha + c.recency)).ln();
+        1.0 / (1.0 + ln_odds_dead.exp())
+    }
+
+    /// Expected number of purchases in the next `t` time units of a customer
+    /// with this history (FHL 2005, eq. 10).
+    pub fn conditional_expected_purchases(&self, t: f64, c: &Rfm) -> f64 {
+        if t <= 0.0 {
+            return 0.0;
+        }
+        let BgNbdParams { r, alpha, a, b } = *self;
+        let x = f64::from(c.frequency);
+        let big_t = c.t;
+        let z = t / (alpha + big_t + t);
+        let ln_hyp = ln_hyp2f1(r + x, b + x, a + b + x - 1.0, z);
+        let ln_tail = ln_hyp + (r + x) * ((alpha + big_t) / (alpha + big_t + t)).ln();
+        let first = (a + b + x - 1.0) / (a - 1.0);
+        first * -ln_tail.exp_m1() * self.probability_alive(c)
+    }
+
+    /// Expected number of purchases of a new customer in their first `t`
+    /// time units (FHL 2005, eq. 9).
+    pub fn expected_purchases(&self, t: f64) -> f64 {
+        if t <= 0.0 {
+            return 0.0;
+        }
+        let BgNbdParams { r, alpha, a, b } = *self;
+        let ln_hyp = ln_hyp2f1(r, b, a + b - 1.0, t / (alpha + t));
+        let ln_tail = ln_hyp + r * (alpha / (alpha + t)).ln();
+        (a + b - 1.0) / (a - 1.0) * -ln_tail.exp_m1()
+    }
+}
+
+impl PurchaseModel for BgNbdParams {
+    fn conditional_expected_purchases(&self, t: f64, rfm: &Rfm) -> f64 {
+        BgNbdParams::conditional_expected_purchases(self, t, rfm)
+    }
+}
+
+/// Fits BG/NBD by maximum likelihood to the customers' histories.
+pub fn fit<I>(customers: I, options: &FitOptions) -> Result<Fit<BgNbdParams>, ModelError>
+where
+    I: IntoIterator<Item = Rfm>,
+{
+    let rows = RfmRows::new(customers)?;
+    let n = rows.customers as f64;
+    let start = vec![0.0, rows.mean_t().max(1e-3).ln(), 0.0, 0.0];
+    let m = minimize(
+        |p| -BgNbdParams::from_log(p).rows_log_likelihood(&rows) / n,
+        start,
+        options,
+    )?;
+    let params = BgNbdParams::from_log(&m.x);
+    Ok(Fit {
+        params,
+        log_likelihood: params.rows_log_likelihood(&rows),
+        customers: rows.customers,
+        iterations: m.iterations,
+        converged: m.converged,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rfm(frequency: u32, recency: f64, t: f64) -> Rfm {
+        Rfm {
+            frequency,
+            recency,
+            t,
+        }
+    }
+
+    fn params() -> BgNbdParams {
+        BgNbdParams::new(0.243, 4.414, 0.793, 2.426).unwrap()
+    }
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol * b.abs()
+    }
+
+    #[test]
+    fn likelihood_matches_the_formula_by_hand() {
+        let p = params();
+        // x = 0: L = (α / (α + T))^r
+        let want = 0.243 * (4.414f64 / (4.414 + 38.86)).ln();
+        assert!(close(p.log_likelihood(&rfm(0, 0.0, 38.86)), want, 1e-13));
+        // x = 2, t_x = 30.43, T = 38.86, straight from FHL 2005 eq. 6:
+        // B(a, b + x)/B(a, b) Γ(r + x) α^r / (Γ(r)(α + T)^(r + x))
+        //   + B(a + 1, b + x − 1)/B(a, b) Γ(r + x) α^r / (Γ(r)(α + t_x)^(r + x))
+        let (r, al, a, b, x, tx, t) = (0.243f64, 4.414f64, 0.793f64, 2.426f64, 2.0, 30.43, 38.86);
+        let lb = |p: f64, q: f64| ln_gamma(p) + ln_gamma(q) - ln_gamma(p + q);
+        let g = ln_gamma(r + x) - ln_gamma(r) + r * al.ln();
+        let l = (lb(a, b + x) - lb(a, b) + g - (r + x) * (al + t).ln()).exp()
+            + (lb(a + 1.0, b + x - 1.0) - lb(a, b) + g - (r + x) * (al + tx).ln()).exp();
+        assert!(close(p.log_likelihood(&rfm(2, tx, t)), l.ln(), 1e-12));
+    }
+
+    #[test]
+    fn no_repeat_purchases_means_alive() {
+        let p = params();
+        assert_eq!(p.probability_alive(&rfm(0, 0.0, 100.0)), 1.0);
+        let gone = p.probability_alive(&rfm(5, 2.0, 100.0));
+        assert!(gone > 0.0 && gone < 0.01, "{gone}");
+        let active = p.probability_alive(&rfm(5, 100.0, 100.0));
+        assert!(active > 0.5, "{active}");
+    }
+
+    #[test]
+    fn conditional_expectation_of_a_new_customer_is_the_unconditional_one() {
+        // With no history (x = 0, T = 0) the conditional expectation reduces
+        // to eq. 9.
+        let p = params();
+        for t in [1.0, 10.0, 39.0] {
+            assert!(close(
+                p.conditional_expected_purchases(t, &rfm(0, 0.0, 0.0)),
+                p.expected_purchases(t),
+                1e-12
+            ));
+        }
+    }
+
+    #[test]
+    fn heavy_buyers_stay_finite() {
+        let p = params();
+        let c = rfm(3000, 150.0, 156.0);
+        assert!(p.log_likelihood(&c).is_finite());
+        let e = p.conditional_expected_purchases(52.0, &c);
+        assert!(e.is_finite() && e > 0.0, "{e}");
+    }
+
+    #[test]
+    fn parameters_must_be_positive() {
+        assert!(BgNbdParams::new(0.0, 1.0, 1.0, 1.0).is_err());
+        assert!(BgNbdParams::new(1.0, f64::NAN, 1.0, 1.0).is_err());
+    }
+
+    #[test]
+    fn fitting_nothing_is_an_error() {
+        assert_eq!(
+            fit(Vec::new(), &FitOptions::default()).unwrap_err(),
+            ModelError::NoCustomers
+        );
+    }
+}

@@ -7,7 +7,7 @@
 //! customer will still buy and how likely they are to still be active — the
 //! basis of churn flags and lifetime value in the CRM.
 
-use crate::fit::{check_params, minimize, RfmRows};
+use crate::fit::{check_params, chunked_sum, minimize, RfmRows};
 use crate::special::{ln_gamma, ln_hyp2f1, log_add_exp};
 use crate::{Fit, FitOptions, ModelError, PurchaseModel, Rfm};
 
@@ -79,19 +79,25 @@ impl BgNbdParams {
 
     /// Total log-likelihood of compressed rows.
     pub(crate) fn rows_log_likelihood(&self, rows: &RfmRows) -> f64 {
-        let mut total = 0.0;
-        let mut current_x = f64::NAN;
-        let (mut shared, mut ln_drop) = (0.0, 0.0);
-        for i in 0..rows.len() {
-            let x = rows.x[i];
-            if x != current_x {
-                current_x = x;
-                (shared, ln_drop) = self.frequency_terms(x);
+        let ln_at: Vec<f64> = rows.times.iter().map(|t| (self.alpha + t).ln()).collect();
+        let terms: Vec<(f64, f64)> = rows.xs.iter().map(|&x| self.frequency_terms(x)).collect();
+        chunked_sum(rows.len(), |range| {
+            let mut total = 0.0;
+            for i in range {
+                let x = rows.x[i];
+                let (shared, ln_drop) = terms[rows.x_idx[i] as usize];
+                let rx = self.r + x;
+                let alive = -rx * ln_at[rows.t_idx[i] as usize];
+                let ll = if x > 0.0 {
+                    let dropped = ln_drop - rx * ln_at[rows.t_x_idx[i] as usize];
+                    shared + log_add_exp(alive, dropped)
+                } else {
+                    shared + alive
+                };
+                total += rows.weight[i] * ll;
             }
-            total += rows.weight[i]
-                * self.row_log_likelihood(x, rows.t_x[i], rows.t[i], shared, ln_drop);
-        }
-        total
+            total
+        })
     }
 
     /// Probability that a customer with this history is still active (Fader,

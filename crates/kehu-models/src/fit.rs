@@ -53,7 +53,10 @@ pub struct Fit<P> {
 }
 
 /// Customers' (x, t_x, T) compressed into distinct rows with weights,
-/// ordered by frequency.
+/// ordered by frequency, with lookup tables so a likelihood evaluation
+/// computes each expensive term once per distinct value rather than once
+/// per row: with daily data there are only as many distinct times as days,
+/// and few distinct (frequency, time) pairs.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RfmRows {
     pub x: Vec<f64>,
@@ -61,6 +64,23 @@ pub(crate) struct RfmRows {
     pub t: Vec<f64>,
     pub weight: Vec<f64>,
     pub customers: usize,
+    /// Distinct frequencies, ascending, and each row's index into them.
+    pub xs: Vec<f64>,
+    pub x_idx: Vec<u32>,
+    /// Distinct values of t_x and T, ascending, and each row's indices.
+    pub times: Vec<f64>,
+    pub t_x_idx: Vec<u32>,
+    pub t_idx: Vec<u32>,
+    /// Distinct (frequency index, time index) pairs that rows use as
+    /// (x, t_x) or (x, T), and each row's indices into them.
+    pub pairs: Vec<(u32, u32)>,
+    pub pair_t_x: Vec<u32>,
+    pub pair_t: Vec<u32>,
+}
+
+fn index_of<T: Ord>(sorted: &[T], value: &T) -> u32 {
+    // Every value looked up was put into `sorted` first.
+    sorted.binary_search(value).unwrap_or(0) as u32
 }
 
 /// Checks one customer's history.
@@ -130,7 +150,51 @@ impl RfmRows {
             rows.weight.push((j - i) as f64);
             i = j;
         }
+        rows.build_tables();
         Ok(rows)
+    }
+
+    fn build_tables(&mut self) {
+        let mut xs: Vec<u64> = self.x.iter().map(|v| v.to_bits()).collect();
+        xs.dedup();
+        let mut times: Vec<u64> = self
+            .t_x
+            .iter()
+            .chain(&self.t)
+            .map(|v| v.to_bits())
+            .collect();
+        times.sort_unstable();
+        times.dedup();
+        self.x_idx = self.x.iter().map(|v| index_of(&xs, &v.to_bits())).collect();
+        self.t_x_idx = self
+            .t_x
+            .iter()
+            .map(|v| index_of(&times, &v.to_bits()))
+            .collect();
+        self.t_idx = self
+            .t
+            .iter()
+            .map(|v| index_of(&times, &v.to_bits()))
+            .collect();
+        let mut pairs: Vec<(u32, u32)> = (0..self.len())
+            .flat_map(|i| {
+                [
+                    (self.x_idx[i], self.t_x_idx[i]),
+                    (self.x_idx[i], self.t_idx[i]),
+                ]
+            })
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        self.pair_t_x = (0..self.len())
+            .map(|i| index_of(&pairs, &(self.x_idx[i], self.t_x_idx[i])))
+            .collect();
+        self.pair_t = (0..self.len())
+            .map(|i| index_of(&pairs, &(self.x_idx[i], self.t_idx[i])))
+            .collect();
+        self.pairs = pairs;
+        self.xs = xs.into_iter().map(f64::from_bits).collect();
+        self.times = times.into_iter().map(f64::from_bits).collect();
     }
 
     pub fn len(&self) -> usize {
@@ -189,6 +253,50 @@ impl SpendRows {
         }
         Ok(rows)
     }
+}
+
+/// Rows are summed in this many fixed chunks, in order, whatever the number
+/// of threads, so results do not depend on the machine.
+const CHUNKS: usize = 8;
+/// Below this many rows a likelihood is summed on the calling thread.
+const PARALLEL_ROWS: usize = 20_000;
+
+/// Σ f(range) over `0..len` split into fixed chunks; the chunks run on up to
+/// as many threads as there are cores, and are added in chunk order.
+pub(crate) fn chunked_sum<F>(len: usize, f: F) -> f64
+where
+    F: Fn(std::ops::Range<usize>) -> f64 + Sync,
+{
+    if len < PARALLEL_ROWS {
+        return f(0..len);
+    }
+    let size = len.div_ceil(CHUNKS);
+    let ranges: Vec<_> = (0..CHUNKS)
+        .map(|c| (c * size).min(len)..((c + 1) * size).min(len))
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(CHUNKS);
+    let mut sums = [0.0; CHUNKS];
+    if threads <= 1 {
+        for (sum, range) in sums.iter_mut().zip(ranges) {
+            *sum = f(range);
+        }
+    } else {
+        let per_thread = CHUNKS.div_ceil(threads);
+        std::thread::scope(|scope| {
+            for (sums, ranges) in sums.chunks_mut(per_thread).zip(ranges.chunks(per_thread)) {
+                let f = &f;
+                scope.spawn(move || {
+                    for (sum, range) in sums.iter_mut().zip(ranges) {
+                        *sum = f(range.clone());
+                    }
+                });
+            }
+        });
+    }
+    sums.iter().sum()
 }
 
 /// Where the optimiser ended.

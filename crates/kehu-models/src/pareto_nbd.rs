@@ -8,7 +8,7 @@
 //! It is the classic model to compare BG/NBD against; the CRM can offer
 //! either.
 
-use crate::fit::{check_params, minimize, RfmRows};
+use crate::fit::{check_params, chunked_sum, minimize, RfmRows};
 use crate::special::{ln_gamma, ln_hyp2f1_a_b_a1, log_add_exp, log_sub_exp};
 use crate::{Fit, FitOptions, ModelError, PurchaseModel, Rfm};
 
@@ -84,19 +84,46 @@ impl ParetoNbdParams {
         self.row_log_likelihood(x, c.recency, c.t, self.ln_front(x))
     }
 
+    /// Total log-likelihood of compressed rows.
     pub(crate) fn rows_log_likelihood(&self, rows: &RfmRows) -> f64 {
-        let mut total = 0.0;
-        let mut current_x = f64::NAN;
-        let mut front = 0.0;
-        for i in 0..rows.len() {
-            let x = rows.x[i];
-            if x != current_x {
-                current_x = x;
-                front = self.ln_front(x);
+        let ParetoNbdParams { r, alpha, s, beta } = *self;
+        let ln_a: Vec<f64> = rows.times.iter().map(|t| (alpha + t).ln()).collect();
+        let ln_b: Vec<f64> = rows.times.iter().map(|t| (beta + t).ln()).collect();
+        let fronts: Vec<f64> = rows.xs.iter().map(|&x| self.ln_front(x)).collect();
+        let ln_rsx: Vec<f64> = rows.xs.iter().map(|&x| (r + s + x).ln()).collect();
+        // The two halves of A₀ depend on (x, time) only.
+        let d = (alpha - beta).abs();
+        let parts: Vec<f64> = rows
+            .pairs
+            .iter()
+            .map(|&(xi, ti)| {
+                let (xi, ti) = (xi as usize, ti as usize);
+                let x = rows.xs[xi];
+                let (max, b, ln_q) = if alpha < beta {
+                    (beta, r + x, ln_b[ti])
+                } else {
+                    (alpha, s + 1.0, ln_a[ti])
+                };
+                let rsx = r + s + x;
+                ln_hyp2f1_a_b_a1(rsx, b, d / (max + rows.times[ti])) - rsx * ln_q
+            })
+            .collect();
+        let ln_s = s.ln();
+        chunked_sum(rows.len(), |range| {
+            let mut total = 0.0;
+            for i in range {
+                let (xi, ti) = (rows.x_idx[i] as usize, rows.t_idx[i] as usize);
+                let x = rows.x[i];
+                let alive = -(r + x) * ln_a[ti] - s * ln_b[ti];
+                let ln_a0 = log_sub_exp(
+                    parts[rows.pair_t_x[i] as usize],
+                    parts[rows.pair_t[i] as usize],
+                );
+                let dropped = ln_s + ln_a0 - ln_rsx[xi];
+                total += rows.weight[i] * (fronts[xi] + log_add_exp(alive, dropped));
             }
-            total += rows.weight[i] * self.row_log_likelihood(x, rows.t_x[i], rows.t[i], front);
-        }
-        total
+            total
+        })
     }
 
     /// Probability that a customer with this history is still active (note

@@ -7,8 +7,8 @@
 //! customer will still buy and how likely they are to still be active — the
 //! basis of churn flags and lifetime value in the CRM.
 
-use crate::fit::{check_params, chunked_sum, minimize, RfmRows};
-use crate::special::{ln_gamma, ln_hyp2f1, log_add_exp};
+use crate::fit::{check_params, chunked, chunked_sum, minimize_smooth, RfmRows};
+use crate::special::{digamma, ln_gamma, ln_hyp2f1, log_add_exp};
 use crate::{Fit, FitOptions, ModelError, PurchaseModel, Rfm};
 
 /// BG/NBD parameters: shape `r` and scale `alpha` (in the time unit of the
@@ -100,6 +100,67 @@ impl BgNbdParams {
         })
     }
 
+    /// Total log-likelihood of compressed rows and its gradient with
+    /// respect to the logarithms of (r, α, a, b).
+    pub(crate) fn rows_log_likelihood_and_gradient(&self, rows: &RfmRows) -> (f64, [f64; 4]) {
+        let BgNbdParams { r, alpha, a, b } = *self;
+        let ln_at: Vec<f64> = rows.times.iter().map(|t| (alpha + t).ln()).collect();
+        let inv_at: Vec<f64> = rows.times.iter().map(|t| 1.0 / (alpha + t)).collect();
+        let (psi_r, psi_ab, psi_b, ln_alpha) = (digamma(r), digamma(a + b), digamma(b), alpha.ln());
+        // Per frequency: the terms and the parts of the gradient that do not
+        // depend on the times.
+        let per_x: Vec<[f64; 5]> = rows
+            .xs
+            .iter()
+            .map(|&x| {
+                let (shared, ln_drop) = self.frequency_terms(x);
+                let psi_abx = digamma(a + b + x);
+                [
+                    shared,
+                    ln_drop,
+                    digamma(r + x) - psi_r + ln_alpha,
+                    psi_ab - psi_abx,
+                    psi_ab + digamma(b + x) - psi_b - psi_abx,
+                ]
+            })
+            .collect();
+        let parts = chunked(rows.len(), |range| {
+            let mut acc = [0.0; 5];
+            for i in range {
+                let x = rows.x[i];
+                let [shared, ln_drop, d_r, d_a, d_b] = per_x[rows.x_idx[i] as usize];
+                let (ti, txi) = (rows.t_idx[i] as usize, rows.t_x_idx[i] as usize);
+                let rx = r + x;
+                let alive = -rx * ln_at[ti];
+                // w: posterior weight of "dropped out after the last purchase".
+                let (ll, w) = if x > 0.0 {
+                    let dropped = ln_drop - rx * ln_at[txi];
+                    let w = 1.0 / (1.0 + (alive - dropped).exp());
+                    (shared + log_add_exp(alive, dropped), w)
+                } else {
+                    (shared + alive, 0.0)
+                };
+                let weight = rows.weight[i];
+                acc[0] += weight * ll;
+                acc[1] += weight * (d_r - (1.0 - w) * ln_at[ti] - w * ln_at[txi]);
+                acc[2] += weight * (r / alpha - rx * ((1.0 - w) * inv_at[ti] + w * inv_at[txi]));
+                acc[3] += weight * (d_a + w / a);
+                acc[4] += weight * (d_b - if x > 0.0 { w / (b + x - 1.0) } else { 0.0 });
+            }
+            acc
+        });
+        let mut total = [0.0; 5];
+        for p in parts {
+            for (t, v) in total.iter_mut().zip(p) {
+                *t += v;
+            }
+        }
+        (
+            total[0],
+            [total[1] * r, total[2] * alpha, total[3] * a, total[4] * b],
+        )
+    }
+
     /// Probability that a customer with this history is still active (Fader,
     /// Hardie & Lee's note 021). Always 1 without repeat purchases: in
     /// BG/NBD customers can only drop out right after a purchase.
@@ -156,8 +217,12 @@ where
     let rows = RfmRows::new(customers)?;
     let n = rows.customers as f64;
     let start = vec![0.0, rows.mean_t().max(1e-3).ln(), 0.0, 0.0];
-    let m = minimize(
+    let m = minimize_smooth(
         |p| -BgNbdParams::from_log(p).rows_log_likelihood(&rows) / n,
+        |p| {
+            let (ll, g) = BgNbdParams::from_log(p).rows_log_likelihood_and_gradient(&rows);
+            (-ll / n, g.iter().map(|v| -v / n).collect())
+        },
         start,
         options,
     )?;
@@ -206,6 +271,35 @@ mod tests {
         let l = (lb(a, b + x) - lb(a, b) + g - (r + x) * (al + t).ln()).exp()
             + (lb(a + 1.0, b + x - 1.0) - lb(a, b) + g - (r + x) * (al + tx).ln()).exp();
         assert!(close(p.log_likelihood(&rfm(2, tx, t)), l.ln(), 1e-12));
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let customers = [
+            rfm(0, 0.0, 38.86),
+            rfm(2, 30.43, 38.86),
+            rfm(1, 1.71, 38.86),
+            rfm(7, 29.43, 35.0),
+            rfm(0, 0.0, 12.0),
+        ];
+        let rows = RfmRows::new(customers).unwrap();
+        let logp = [(0.3f64).ln(), (5.0f64).ln(), (0.7f64).ln(), (2.2f64).ln()];
+        let (ll, g) = BgNbdParams::from_log(&logp).rows_log_likelihood_and_gradient(&rows);
+        assert!(close(
+            ll,
+            BgNbdParams::from_log(&logp).rows_log_likelihood(&rows),
+            1e-14
+        ));
+        for k in 0..4 {
+            let h = 1e-6;
+            let (mut up, mut down) = (logp, logp);
+            up[k] += h;
+            down[k] -= h;
+            let numeric = (BgNbdParams::from_log(&up).rows_log_likelihood(&rows)
+                - BgNbdParams::from_log(&down).rows_log_likelihood(&rows))
+                / (2.0 * h);
+            assert!(close(g[k], numeric, 1e-6), "{k}: {} vs {numeric}", g[k]);
+        }
     }
 
     #[test]

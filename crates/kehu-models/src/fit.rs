@@ -3,22 +3,36 @@
 //! Each model only states its log-likelihood; this module validates and
 //! compresses the customers into weighted rows (customers with identical
 //! histories contribute identical terms, so a million customers collapse to
-//! far fewer rows), and minimises the negative log-likelihood over the
-//! logarithms of the parameters, which keeps them positive without bounds.
+//! far fewer rows), sums likelihoods over them on all cores in a fixed order
+//! (so results do not depend on the machine), and minimises the mean
+//! negative log-likelihood over the logarithms of the parameters, which
+//! keeps them positive without bounds: with `argmin`'s L-BFGS where a model
+//! has an analytic gradient (BG/NBD, Gamma-Gamma), with its Nelder–Mead
+//! otherwise (Pareto/NBD, whose gradient runs through 2F1).
 
-use argmin::core::{CostFunction, Error, Executor, State, TerminationReason, TerminationStatus};
+use std::cell::RefCell;
+
+use argmin::core::{
+    CostFunction, Error, Executor, Gradient, State, TerminationReason, TerminationStatus,
+};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::neldermead::NelderMead;
+use argmin::solver::quasinewton::LBFGS;
 
 use crate::{ModelError, Rfm, Spend};
 
 /// How hard the optimiser tries.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FitOptions {
-    /// Most Nelder–Mead iterations per run.
+    /// Most optimiser iterations per run.
     pub max_iterations: u64,
     /// A run stops when the standard deviation of the mean negative
     /// log-likelihood over the simplex falls below this.
     pub tolerance: f64,
+    /// L-BFGS (used where a model has an analytic gradient) has converged
+    /// when every component of the gradient of the mean negative
+    /// log-likelihood over the log-parameters is at most this.
+    pub gradient_tolerance: f64,
     /// Most runs: each restarts Nelder–Mead with a fresh simplex around the
     /// best point so far, until a run no longer improves the likelihood.
     pub max_restarts: u32,
@@ -29,6 +43,7 @@ impl Default for FitOptions {
         FitOptions {
             max_iterations: 5_000,
             tolerance: 1e-12,
+            gradient_tolerance: 1e-8,
             max_restarts: 4,
         }
     }
@@ -212,6 +227,10 @@ impl RfmRows {
 pub(crate) struct SpendRows {
     pub x: Vec<f64>,
     pub m: Vec<f64>,
+    pub ln_m: Vec<f64>,
+    /// Distinct frequencies, ascending, and each row's index into them.
+    pub xs: Vec<f64>,
+    pub x_idx: Vec<u32>,
     pub weight: Vec<f64>,
     pub customers: usize,
 }
@@ -251,6 +270,11 @@ impl SpendRows {
             rows.weight.push((j - i) as f64);
             i = j;
         }
+        rows.ln_m = rows.m.iter().map(|m| m.ln()).collect();
+        let mut xs: Vec<u64> = rows.x.iter().map(|v| v.to_bits()).collect();
+        xs.dedup();
+        rows.x_idx = rows.x.iter().map(|v| index_of(&xs, &v.to_bits())).collect();
+        rows.xs = xs.into_iter().map(f64::from_bits).collect();
         Ok(rows)
     }
 }
@@ -261,14 +285,23 @@ const CHUNKS: usize = 8;
 /// Below this many rows a likelihood is summed on the calling thread.
 const PARALLEL_ROWS: usize = 20_000;
 
-/// Σ f(range) over `0..len` split into fixed chunks; the chunks run on up to
-/// as many threads as there are cores, and are added in chunk order.
+/// Σ f(range) over `0..len` split into fixed chunks; see [`chunked`].
 pub(crate) fn chunked_sum<F>(len: usize, f: F) -> f64
 where
     F: Fn(std::ops::Range<usize>) -> f64 + Sync,
 {
+    chunked(len, f).iter().sum()
+}
+
+/// f over `0..len` split into fixed chunks, the results in chunk order; the
+/// chunks run on up to as many threads as there are cores.
+pub(crate) fn chunked<T, F>(len: usize, f: F) -> Vec<T>
+where
+    T: Send + Default + Clone,
+    F: Fn(std::ops::Range<usize>) -> T + Sync,
+{
     if len < PARALLEL_ROWS {
-        return f(0..len);
+        return vec![f(0..len)];
     }
     let size = len.div_ceil(CHUNKS);
     let ranges: Vec<_> = (0..CHUNKS)
@@ -278,25 +311,120 @@ where
         .map(|n| n.get())
         .unwrap_or(1)
         .min(CHUNKS);
-    let mut sums = [0.0; CHUNKS];
+    let mut results = vec![T::default(); CHUNKS];
     if threads <= 1 {
-        for (sum, range) in sums.iter_mut().zip(ranges) {
-            *sum = f(range);
+        for (out, range) in results.iter_mut().zip(ranges) {
+            *out = f(range);
         }
     } else {
         let per_thread = CHUNKS.div_ceil(threads);
         std::thread::scope(|scope| {
-            for (sums, ranges) in sums.chunks_mut(per_thread).zip(ranges.chunks(per_thread)) {
+            for (outs, ranges) in results
+                .chunks_mut(per_thread)
+                .zip(ranges.chunks(per_thread))
+            {
                 let f = &f;
                 scope.spawn(move || {
-                    for (sum, range) in sums.iter_mut().zip(ranges) {
-                        *sum = f(range.clone());
+                    for (out, range) in outs.iter_mut().zip(ranges) {
+                        *out = f(range.clone());
                     }
                 });
             }
         });
     }
-    sums.iter().sum()
+    results
+}
+
+/// Minimises `f` with L-BFGS given `fg`, its value and gradient at once
+/// (both over log-parameters), continuing with Nelder–Mead from the best
+/// point L-BFGS reached if it fails or does not converge.
+pub(crate) fn minimize_smooth<F, G>(
+    f: F,
+    fg: G,
+    start: Vec<f64>,
+    opts: &FitOptions,
+) -> Result<Minimum, ModelError>
+where
+    F: Fn(&[f64]) -> f64,
+    G: Fn(&[f64]) -> (f64, Vec<f64>),
+{
+    if !start.iter().all(|v| v.is_finite()) || !f(&start).is_finite() {
+        return Err(ModelError::NonFiniteLikelihood);
+    }
+    let problem = Smooth {
+        fg: &fg,
+        last: RefCell::new(None),
+    };
+    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
+        .with_tolerance_grad(opts.gradient_tolerance)
+        .and_then(|s| s.with_tolerance_cost(0.0))
+        .map_err(|e| ModelError::Optimiser(e.to_string()))?;
+    let run = Executor::new(problem, solver)
+        .configure(|s| s.param(start.clone()).max_iters(opts.max_iterations))
+        .run();
+    // Judge convergence by the gradient at the best point: near the optimum
+    // the line search may stop on rounding noise after getting there.
+    let mut from = start;
+    if let Ok(result) = run {
+        let state = result.state();
+        if let Some(x) = state.get_best_param() {
+            if f(x) <= f(&from) {
+                from = x.clone();
+            }
+            let (value, gradient) = fg(x);
+            let small = gradient.iter().all(|g| g.abs() <= opts.gradient_tolerance);
+            if value.is_finite() && small {
+                return Ok(Minimum {
+                    x: x.clone(),
+                    iterations: state.get_iter(),
+                    converged: true,
+                });
+            }
+        }
+    }
+    minimize(f, from, opts)
+}
+
+/// A point with its value and gradient.
+type Evaluated = (Vec<f64>, f64, Vec<f64>);
+
+/// A smooth objective for L-BFGS that evaluates value and gradient in one
+/// pass and remembers the last point (the line search asks for both).
+struct Smooth<'a, G> {
+    fg: &'a G,
+    last: RefCell<Option<Evaluated>>,
+}
+
+impl<G: Fn(&[f64]) -> (f64, Vec<f64>)> Smooth<'_, G> {
+    fn at(&self, p: &[f64]) -> (f64, Vec<f64>) {
+        if let Some((q, v, g)) = self.last.borrow().as_ref() {
+            if q.as_slice() == p {
+                return (*v, g.clone());
+            }
+        }
+        let (v, g) = (self.fg)(p);
+        let v = if v.is_nan() { f64::INFINITY } else { v };
+        *self.last.borrow_mut() = Some((p.to_vec(), v, g.clone()));
+        (v, g)
+    }
+}
+
+impl<G: Fn(&[f64]) -> (f64, Vec<f64>)> CostFunction for Smooth<'_, G> {
+    type Param = Vec<f64>;
+    type Output = f64;
+
+    fn cost(&self, p: &Self::Param) -> Result<f64, Error> {
+        Ok(self.at(p).0)
+    }
+}
+
+impl<G: Fn(&[f64]) -> (f64, Vec<f64>)> Gradient for Smooth<'_, G> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+
+    fn gradient(&self, p: &Self::Param) -> Result<Vec<f64>, Error> {
+        Ok(self.at(p).1)
+    }
 }
 
 /// Where the optimiser ended.

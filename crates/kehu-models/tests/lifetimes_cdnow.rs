@@ -15,7 +15,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use kehu_models::gamma_gamma::ClvHorizon;
 use kehu_models::summary::{day_number, summarize};
@@ -26,31 +25,10 @@ use serde_json::Value;
 const TOL: f64 = 1e-4;
 
 fn reference() -> Value {
-    let python = std::env::var_os("KEHU_LIFETIMES_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").expect("HOME is not set");
-            PathBuf::from(home).join(".cache/kehu-lifetimes/bin/python")
-        });
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/lifetimes-reference.py");
-    let help = "install the reference with scripts/lifetimes-install \
-                (a virtualenv in ~/.cache/kehu-lifetimes with the pins of \
-                scripts/lifetimes-requirements.txt), or point \
-                KEHU_LIFETIMES_PYTHON at a Python that has lifetimes 0.11.3";
-    let out = Command::new(&python)
-        .arg(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {help}", python.display()));
-    assert!(
-        out.status.success(),
-        "{} {} failed ({}): {}\n{help}",
-        python.display(),
-        script.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("reference output is not JSON")
+    let out = common::python(&[script.as_os_str()]);
+    serde_json::from_slice(&out).expect("reference output is not JSON")
 }
 
 fn num(v: &Value, key: &str) -> f64 {

@@ -1,8 +1,8 @@
 //! Fitting BG/NBD to the CDNOW sample as Fader, Hardie & Lee (2005) did
 //! must reproduce their published parameters: 2,357 customers, 39-week
 //! calibration period ending 1997-09-30, time in weeks. The raw sample is
-//! shipped in tests/data (from the lifetimes package, which redistributes
-//! Hardie's CDNOW sample).
+//! read from the lifetimes package, which redistributes Hardie's CDNOW
+//! sample (see scripts/lifetimes-install).
 
 mod common;
 
@@ -11,8 +11,8 @@ use kehu_models::{bgnbd, FitOptions, TimeUnit};
 
 #[test]
 fn bgnbd_reproduces_the_published_cdnow_parameters() {
-    let text = include_str!("data/CDNOW_sample.txt");
-    let tx = common::parse_cdnow(text);
+    let text = common::cdnow_sample();
+    let tx = common::parse_cdnow(&text);
     let end = day_number(common::date(1997, 9, 30));
     let summary = summarize(tx, end, TimeUnit::Week).unwrap();
     assert_eq!(summary.len(), 2357);

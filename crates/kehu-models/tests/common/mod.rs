@@ -1,7 +1,51 @@
-//! Reading the raw CDNOW transactions, shared by the integration tests.
+//! The reference Python with `lifetimes`, and reading the raw CDNOW
+//! transactions it ships; shared by the integration tests.
+
+#![allow(dead_code)]
 
 use chrono::NaiveDate;
 use kehu_models::Transaction;
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Runs the reference Python (`KEHU_LIFETIMES_PYTHON`, default the
+/// virtualenv scripts/lifetimes-install makes) with `args`; its output.
+/// Fails, saying how to install it, when it is missing.
+pub fn python(args: &[&OsStr]) -> Vec<u8> {
+    let python = std::env::var_os("KEHU_LIFETIMES_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").expect("HOME is not set");
+            PathBuf::from(home).join(".cache/kehu-lifetimes/bin/python")
+        });
+    let help = "install the reference with scripts/lifetimes-install \
+                (a virtualenv in ~/.cache/kehu-lifetimes with the pins of \
+                scripts/lifetimes-requirements.txt), or point \
+                KEHU_LIFETIMES_PYTHON at a Python that has lifetimes 0.11.3";
+    let out = Command::new(&python)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {help}", python.display()));
+    assert!(
+        out.status.success(),
+        "{} {:?} failed ({}): {}\n{help}",
+        python.display(),
+        args,
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The raw CDNOW sample as the lifetimes package ships it.
+pub fn cdnow_sample() -> String {
+    let code = "import os, lifetimes; print(os.path.join(os.path.dirname(lifetimes.__file__), 'datasets', 'CDNOW_sample.txt'))";
+    let out = python(&[OsStr::new("-c"), OsStr::new(code)]);
+    let path = String::from_utf8(out).expect("a path");
+    let path = path.trim();
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+}
 
 /// Parses CDNOW_sample.txt: whitespace-separated master id, sample id
 /// (1..=2357, the customer key), date as YYYYMMDD, number of CDs, and the

@@ -849,28 +849,47 @@ pub async fn revoke_token(db: &Db, by: &Principal, id: &str) -> Result<()> {
 
 /// The active user behind a bearer token, if the token is live.
 pub async fn token_user(db: &Db, secret: &str) -> Result<Option<User>> {
-    let row: Option<(String, String)> = db
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        token_id: String,
+        last_used_at: Option<i64>,
+        #[sqlx(flatten)]
+        user: UserRow,
+    }
+    let sql = USER_SELECT.replacen("SELECT ", "SELECT k.id AS token_id, k.last_used_at, ", 1);
+    let row: Option<Row> = db
         .conn()
         .fetch_optional(
-            Query::new(
-                "SELECT id, user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-            )
+            Query::new(format!(
+                "{sql} JOIN api_tokens k ON k.user_id = u.id WHERE k.token_hash = $1 AND k.revoked_at IS NULL"
+            ))
             .bind(sha256_hex(secret)),
         )
         .await?;
-    let Some((tid, uid)) = row else {
+    let Some(row) = row else {
         return Ok(None);
     };
-    let u = user(db, &uid.parse().map_err(Error::Other)?).await?;
+    let u: User = row.user.try_into()?;
     if !u.active {
         return Ok(None);
     }
-    db.conn()
-        .execute(
-            Query::new("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
-                .bind(&tid)
-                .bind(Timestamp::now()),
-        )
-        .await?;
+    // The time of last use is kept to the minute: a busy client does not
+    // turn every request into a write.
+    let now = Timestamp::now();
+    if row
+        .last_used_at
+        .is_none_or(|t| now.millis() - t >= TOKEN_USE_RESOLUTION_MS)
+    {
+        db.conn()
+            .execute(
+                Query::new("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+                    .bind(&row.token_id)
+                    .bind(now),
+            )
+            .await?;
+    }
     Ok(Some(u))
 }
+
+/// How finely a token's last use is recorded.
+const TOKEN_USE_RESOLUTION_MS: i64 = 60_000;

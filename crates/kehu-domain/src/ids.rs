@@ -70,7 +70,8 @@ id_type!(
     TagId,
     FieldId,
     TokenId,
-    AuditId
+    AuditId,
+    OrderId
 );
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ code_enum! {
         Customers = "customers", "客户", "Customers";
         Contacts = "contacts", "联系人", "Contacts";
         Interactions = "interactions", "联系记录", "Interactions";
+        Orders = "orders", "订单", "Orders";
     }
 }
 
@@ -49,6 +50,11 @@ code_enum! {
         OccurredAt = "occurred_at", "联系时间", "Time";
         Body = "body", "内容", "Content";
         Contact = "contact", "联系人", "Contact";
+        OrderNo = "order_no", "订单号", "Order number";
+        OrderedAt = "ordered_at", "下单日期", "Order date";
+        Amount = "amount", "金额（元）", "Amount (yuan)";
+        Quantity = "quantity", "数量", "Quantity";
+        Product = "product", "产品", "Product";
     }
 }
 
@@ -59,6 +65,7 @@ impl ImportKind {
             ImportKind::Customers => CUSTOMER_HEADERS,
             ImportKind::Contacts => CONTACT_HEADERS,
             ImportKind::Interactions => INTERACTION_HEADERS,
+            ImportKind::Orders => ORDER_HEADERS,
         }
     }
 
@@ -98,6 +105,25 @@ impl ImportKind {
                 ))
             }
             ImportKind::Interactions
+                if !customer_named(&[
+                    Column::ExternalId,
+                    Column::Customer,
+                    Column::Mobile,
+                    Column::Email,
+                ]) =>
+            {
+                Err(invalid(
+                    "没有指明客户的列：请把一列对应到“外部编号”“所属客户”“手机号”或“邮箱”".into(),
+                    "no column names the customer: map one to “External id”, “Customer”, “Mobile” or “E-mail”".into(),
+                ))
+            }
+            ImportKind::Orders if !has(Column::OrderedAt) || !has(Column::Amount) => {
+                Err(invalid(
+                    "订单需要“下单日期”和“金额（元）”两列".into(),
+                    "orders need an “Order date” and an “Amount (yuan)” column".into(),
+                ))
+            }
+            ImportKind::Orders
                 if !customer_named(&[
                     Column::ExternalId,
                     Column::Customer,
@@ -381,6 +407,89 @@ const INTERACTION_HEADERS: &[(Column, &[&str])] = &[
     (Column::Contact, &["联系人", "联系人姓名", "contact"]),
 ];
 
+const ORDER_HEADERS: &[(Column, &[&str])] = &[
+    (Column::ExternalId, CUSTOMER_KEY),
+    (
+        Column::Customer,
+        &[
+            "所属客户",
+            "客户",
+            "客户名称",
+            "客户姓名",
+            "姓名",
+            "名称",
+            "customer",
+            "customername",
+            "name",
+        ],
+    ),
+    (
+        Column::Mobile,
+        &[
+            "手机",
+            "手机号",
+            "手机号码",
+            "客户手机",
+            "电话",
+            "mobile",
+            "phone",
+        ],
+    ),
+    (Column::Email, &["邮箱", "电子邮件", "客户邮箱", "email"]),
+    (
+        Column::OrderNo,
+        &[
+            "订单号",
+            "订单编号",
+            "单号",
+            "订单id",
+            "orderno",
+            "ordernumber",
+            "orderid",
+            "order",
+        ],
+    ),
+    (
+        Column::OrderedAt,
+        &[
+            "日期",
+            "下单日期",
+            "下单时间",
+            "购买日期",
+            "订单日期",
+            "成交日期",
+            "时间",
+            "date",
+            "orderdate",
+            "orderedat",
+            "time",
+        ],
+    ),
+    (
+        Column::Amount,
+        &[
+            "金额",
+            "金额（元）",
+            "金额(元)",
+            "订单金额",
+            "实付金额",
+            "成交金额",
+            "amount",
+            "total",
+            "value",
+        ],
+    ),
+    (Column::Quantity, &["数量", "件数", "quantity", "qty"]),
+    (
+        Column::Product,
+        &["产品", "商品", "产品名称", "商品名称", "product", "item"],
+    ),
+    (
+        Column::Notes,
+        &["备注", "说明", "notes", "note", "remark", "remarks"],
+    ),
+];
+
 fn normalise(h: &str) -> String {
     crate::text::half_width(h)
         .trim()
@@ -608,6 +717,66 @@ impl ImportedRow {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The order a row records, its date read in `zone` unless it carries
+    /// an offset; the amount in yuan (negative for a refund), the quantity
+    /// 1 when blank.
+    pub fn order(&self, zone: chrono_tz::Tz) -> Result<OrderRow, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let order_no = e.take(
+            "order_no",
+            crate::text::optional(self.cell(Column::OrderNo).unwrap_or(""), 100),
+        );
+        let ordered_at = e.take(
+            "ordered_at",
+            crate::time::parse_local(self.cell(Column::OrderedAt).unwrap_or(""), zone),
+        );
+        let amount = e.take(
+            "amount",
+            match self.cell(Column::Amount) {
+                None => Err(Problem::Required),
+                Some(a) => crate::money::Fen::parse_yuan(a),
+            },
+        );
+        let quantity = e.take(
+            "quantity",
+            match self.cell(Column::Quantity).map(crate::text::half_width) {
+                None => Ok(1),
+                Some(q) => q
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|q| (1..=MAX_QUANTITY).contains(q))
+                    .ok_or(Problem::InvalidNumber),
+            },
+        );
+        let product = e.take(
+            "product",
+            crate::text::optional(self.cell(Column::Product).unwrap_or(""), 200),
+        );
+        let notes = e.take(
+            "notes",
+            crate::text::multiline(self.cell(Column::Notes).unwrap_or(""), 2000),
+        );
+        match (order_no, ordered_at, amount, quantity, product, notes) {
+            (
+                Some(order_no),
+                Some(ordered_at),
+                Some(amount),
+                Some(quantity),
+                Some(product),
+                Some(notes),
+            ) => Ok(OrderRow {
+                order_no,
+                ordered_at,
+                amount,
+                quantity,
+                product,
+                notes,
+            }),
+            _ => Err(e),
+        }
+    }
+
     /// Lays this row's cells over a contact (a blank cell keeps what is
     /// there).
     pub fn contact_overlay(&self, base: &ContactInput) -> ContactInput {
@@ -692,6 +861,21 @@ impl ImportedRow {
         i
     }
 }
+
+/// An order as a file gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRow {
+    /// The order's number in the system it comes from.
+    pub order_no: Option<String>,
+    pub ordered_at: Timestamp,
+    pub amount: crate::money::Fen,
+    pub quantity: u32,
+    pub product: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// The most items one order line may count.
+const MAX_QUANTITY: u32 = 1_000_000;
 
 /// An interaction as a file gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]

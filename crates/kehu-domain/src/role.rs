@@ -97,6 +97,15 @@ impl Role {
         matches!(self, Role::Owner | Role::Admin | Role::Manager)
     }
 
+    /// May read the management view: model fits, dashboards and their
+    /// figures over the whole customer base.
+    pub fn can_view_analytics(self) -> bool {
+        matches!(
+            self,
+            Role::Owner | Role::Admin | Role::Manager | Role::Finance
+        )
+    }
+
     /// May manage users, teams, custom fields, tags, the recycle bin, and
     /// read the audit log.
     pub fn is_admin(self) -> bool {

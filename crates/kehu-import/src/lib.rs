@@ -1,4 +1,4 @@
-//! Importing customers, contacts and interactions from files: rows read by
+//! Importing customers, contacts, interactions and orders from files: rows read by
 //! [`read`], matched and written in batches by `kehu_store::import`, each
 //! outcome reported to an [`Observer`] (a terminal progress bar, a job record). Rejected rows can
 //! be written to a CSV file with their reasons. Columns are found by their
@@ -56,6 +56,8 @@ pub struct Options {
     pub zone: chrono_tz::Tz,
     /// Who new customers belong to.
     pub owner: Owner,
+    /// Orders whose customer's external id is unknown create the customer.
+    pub create_customers: bool,
     /// Check every row and report, writing nothing.
     pub dry_run: bool,
     /// Where to write rejected rows (CSV with line numbers and reasons).
@@ -80,6 +82,7 @@ impl Default for Options {
             kind: ImportKind::Customers,
             zone: chrono_tz::Asia::Shanghai,
             owner: Owner::default(),
+            create_customers: false,
             dry_run: false,
             rejects: None,
             mapping: None,
@@ -204,6 +207,17 @@ async fn apply(
         ImportKind::Contacts => import::contacts::apply(db, actor, scope, rows, dry_run).await?,
         ImportKind::Interactions => {
             import::interactions::apply(db, actor, scope, opts.zone, rows, dry_run).await?
+        }
+        ImportKind::Orders => {
+            let run = import::orders::OrderImport {
+                actor,
+                scope,
+                zone: opts.zone,
+                create_customers: opts.create_customers,
+                owner: &opts.owner,
+                dry_run,
+            };
+            import::orders::apply(db, &run, rows).await?
         }
     })
 }

@@ -22,6 +22,13 @@ pub enum Arg {
     Int(Option<i64>),
     Text(Option<String>),
     Bool(Option<bool>),
+    Float(Option<f64>),
+}
+
+impl From<f64> for Arg {
+    fn from(v: f64) -> Self {
+        Arg::Float(Some(v))
+    }
 }
 
 impl From<i64> for Arg {
@@ -93,7 +100,8 @@ id_args!(
     kehu_domain::ids::TeamId,
     kehu_domain::ids::TagId,
     kehu_domain::ids::FieldId,
-    kehu_domain::ids::TokenId
+    kehu_domain::ids::TokenId,
+    kehu_domain::ids::OrderId
 );
 
 /// SQL text with its arguments. Static SQL names `$1..$n` itself and adds
@@ -202,6 +210,7 @@ macro_rules! bind_args {
                 Arg::Int(v) => q.bind(v),
                 Arg::Text(v) => q.bind(v),
                 Arg::Bool(v) => q.bind(v),
+                Arg::Float(v) => q.bind(v),
             };
         }
         q

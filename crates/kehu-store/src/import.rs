@@ -6,6 +6,7 @@
 pub mod contacts;
 mod customers;
 pub mod interactions;
+pub mod orders;
 mod target;
 
 pub use customers::apply;

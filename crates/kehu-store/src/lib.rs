@@ -6,6 +6,7 @@
 //! entry in the same transaction as the change, so that the web UI, the REST
 //! API and the CLI cannot differ in what they allow or forget to audit.
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod bulk;

@@ -51,6 +51,10 @@ pub const CHILD_TABLES: &[Child] = &[
         once_per: None,
     },
     Child {
+        table: "orders",
+        once_per: None,
+    },
+    Child {
         table: "customer_tags",
         once_per: Some("tag_id"),
     },

@@ -443,6 +443,7 @@ fn options(state: &AppState, p: &Principal, job: &Job, plan: &Plan, dry_run: boo
         kind: plan.kind,
         zone: state.config.timezone,
         owner: plan.owner.clone(),
+        create_customers: false,
         dry_run,
         rejects: Some(job_dir(state, &job.id).join(REJECTS)),
         mapping: Some(plan.columns.clone()),

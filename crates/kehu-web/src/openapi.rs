@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{admin, customers, duplicates, imports};
+use crate::api::{admin, analytics, customers, duplicates, imports};
 
 struct Security;
 
@@ -28,6 +28,7 @@ impl Modify for Security {
         customers::list_contacts, customers::create_contact, customers::get_contact, customers::update_contact, customers::delete_contact,
         customers::list_interactions, customers::create_interaction, customers::get_interaction,
         duplicates::list, duplicates::dismiss, duplicates::merge,
+        analytics::models, analytics::fit,
         admin::me, admin::list_users, admin::get_user, admin::create_user, admin::update_user, admin::list_teams,
         admin::list_tags, admin::create_tag, admin::delete_tag,
         admin::list_fields, admin::create_field, admin::update_field,

@@ -418,7 +418,7 @@ both!(contacts_and_interactions, |kind| async move {
         &admin,
         "x.csv",
         customers.into(),
-        &[("kind", "orders")],
+        &[("kind", "payments")],
     )
     .problem(422)
     .await;
@@ -440,6 +440,84 @@ both!(contacts_and_interactions, |kind| async move {
         vec!["mapping.联系人"],
         "tags are not a contact field"
     );
+});
+
+both!(orders_then_models, |kind| async move {
+    let app = TestApp::spawn(kind).await;
+    let (_, admin) = app.user("admin", "admin", "").await;
+    let (_, manager) = app.user("ma", "manager", "一部").await;
+    let (_, agent) = app.user("ag", "agent", "一部").await;
+    let customers = "外部编号,姓名\nC1,张伟\nC2,李娜\nC3,王芳\n";
+    import(&app, &admin, "c.csv", customers.into(), &[]).await;
+    let mut orders = String::from("订单号,外部编号,日期,金额\n");
+    for (i, (c, d, a)) in [
+        ("C1", "2024-01-03", "100"),
+        ("C1", "2024-02-10", "80.5"),
+        ("C1", "2024-05-01", "120"),
+        ("C2", "2024-01-20", "60"),
+        ("C2", "2024-03-02", "75"),
+        ("C3", "2024-02-14", "300"),
+        ("C9", "2024-02-14", "1"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        orders.push_str(&format!("SO{i},{c},{d},{a}\n"));
+    }
+    let done = import(
+        &app,
+        &admin,
+        "orders.csv",
+        orders.into(),
+        &[("kind", "orders")],
+    )
+    .await;
+    assert_eq!(done["kind"], "orders");
+    assert_eq!(counts(&done), [6, 0, 0, 1], "{done}");
+
+    app.get(&agent, "/api/v1/analytics/models")
+        .problem(403)
+        .await;
+    let none = app
+        .get(&manager, "/api/v1/analytics/models")
+        .expect(200)
+        .await;
+    assert_eq!(none, json!([]));
+    app.post(&manager, "/api/v1/analytics/models", json!({}))
+        .problem(403)
+        .await;
+    let doc = app
+        .post(
+            &admin,
+            "/api/v1/analytics/models",
+            json!({"until": "2024-13-01", "unit": "month"}),
+        )
+        .problem(422)
+        .await;
+    assert_eq!(error_fields(&doc), vec!["unit", "until"]);
+    let run = app
+        .post(
+            &admin,
+            "/api/v1/analytics/models",
+            json!({"until": "2024-06-30", "unit": "week"}),
+        )
+        .expect(200)
+        .await;
+    assert_eq!(run["customers"], 3);
+    assert_eq!(run["orders"], 6);
+    let fits = app
+        .get(&manager, "/api/v1/analytics/models")
+        .expect(200)
+        .await;
+    let fits = fits.as_array().unwrap();
+    assert_eq!(fits.len(), 3);
+    assert_eq!(fits[0]["model"], "bg_nbd");
+    assert_eq!(fits[0]["until"], "2024-06-30");
+    assert_eq!(fits[0]["unit"], "week");
+    assert_eq!(fits[0]["customers"], 3);
+    assert!(fits[0]["params"]["r"].as_f64().unwrap() > 0.0);
+    assert_eq!(fits[2]["model"], "gamma_gamma");
+    assert_eq!(fits[2]["customers"], 2, "repeat buyers");
 });
 
 both!(who_may_import_and_for_whom, |kind| async move {

@@ -1,13 +1,23 @@
 //! Background jobs of a running server: emptying the recycle bin of
-//! customers deleted more than 30 days ago, hourly; and marking import jobs
-//! whose server stopped as interrupted, at start and every minute. Both
-//! are idempotent, so several servers running them at once do no harm.
+//! customers deleted more than 30 days ago, hourly; marking import jobs
+//! whose server stopped as interrupted, at start and every minute (both
+//! idempotent, so several servers running them at once do no harm); and
+//! fitting the customer-value models on yesterday's purchase history once a
+//! day, claimed in the database so that one server of several does it.
 
 use kehu_domain::time::Timestamp;
-use kehu_store::{customers, import_jobs, Db};
+use kehu_store::{analytics, customers, import_jobs, Db};
 use std::time::Duration;
 
-pub fn spawn(db: Db) {
+pub fn spawn(db: Db, zone: chrono_tz::Tz) {
+    let models_db = db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            nightly_models(&models_db, zone).await;
+        }
+    });
     let purge_db = db.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -29,6 +39,26 @@ pub fn spawn(db: Db) {
             interrupt(&db, &[]).await;
         }
     });
+}
+
+/// Fits the models on the purchases up to yesterday (in the business time
+/// zone) unless a server has done so today.
+async fn nightly_models(db: &Db, zone: chrono_tz::Tz) {
+    let yesterday = chrono::Utc::now().with_timezone(&zone).date_naive() - chrono::Days::new(1);
+    match analytics::claim_nightly(db, yesterday).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => return tracing::error!(error = %e, "claiming the nightly model fit failed"),
+    }
+    match analytics::fit(db, yesterday, kehu_models::TimeUnit::Week, zone).await {
+        Ok(run) => tracing::info!(
+            customers = run.customers,
+            orders = run.orders,
+            "fitted the customer-value models"
+        ),
+        // A new database has no purchases to fit.
+        Err(e) => tracing::info!(error = %e, "no customer-value model fit"),
+    }
 }
 
 /// Marks as interrupted the import jobs named (this server's, as it

@@ -85,6 +85,12 @@ enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
+    /// Customer-value models (BG/NBD, Pareto/NBD, Gamma-Gamma) fitted on
+    /// every customer's orders.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
     /// The holiday calendar used for service-level times.
     Calendar {
         #[command(subcommand)]
@@ -145,6 +151,24 @@ enum ImportCommand {
         #[arg(long, env = "KEHU_TIMEZONE", default_value = "Asia/Shanghai")]
         timezone: String,
     },
+    /// Orders (外部编号/external_id, 客户/customer, 手机/mobile or
+    /// 邮箱/email naming the customer; 日期/date, 金额/amount in yuan,
+    /// optional 数量/quantity, 订单号/order_no, 产品/product, 备注/notes). An
+    /// order with the same order number, or else the same customer, date,
+    /// amount and quantity, is not added twice.
+    Orders {
+        #[command(flatten)]
+        run: ImportRun,
+        /// An external id no customer has creates a customer with it.
+        #[arg(long)]
+        create_customers: bool,
+        /// Login of the user who owns customers created that way.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Business time zone for dates and times without an offset.
+        #[arg(long, env = "KEHU_TIMEZONE", default_value = "Asia/Shanghai")]
+        timezone: String,
+    },
 }
 
 /// What every import takes.
@@ -175,6 +199,27 @@ enum ExportCommand {
         #[command(flatten)]
         filters: export::Filters,
         /// Business time zone for the creation times.
+        #[arg(long, env = "KEHU_TIMEZONE", default_value = "Asia/Shanghai")]
+        timezone: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Fit the models by maximum likelihood on the purchases up to DATE
+    /// (purchases on one day count as one; recency and age in days or
+    /// fractional weeks) and keep the fits for the API and the pages.
+    Fit {
+        /// The last day of purchases used, YYYY-MM-DD in the business time
+        /// zone (default: yesterday).
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// day or week.
+        #[arg(long, default_value = "week")]
+        unit: String,
+        /// Print the fits as JSON (parameters, log-likelihood, customers used).
+        #[arg(long)]
+        json: bool,
         #[arg(long, env = "KEHU_TIMEZONE", default_value = "Asia/Shanghai")]
         timezone: String,
     },
@@ -338,7 +383,7 @@ async fn main() -> Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {bind}"))?;
             let addr = listener.local_addr()?;
-            jobs::spawn(db.clone());
+            jobs::spawn(db.clone(), tz);
             let state = kehu_web::AppState::new(
                 db.clone(),
                 kehu_web::Config {
@@ -450,15 +495,36 @@ async fn main() -> Result<()> {
         Command::Import { command } => {
             let db = open(&cli.database_url).await?;
             let mut opts = kehu_import::Options::default();
+            let owner_of = |login: Option<String>| {
+                let db = db.clone();
+                async move {
+                    anyhow::Ok(match login {
+                        Some(login) => {
+                            let u = user_named(&db, &login).await?;
+                            kehu_store::import::Owner {
+                                user: Some(u.id),
+                                team: u.team_id,
+                            }
+                        }
+                        None => kehu_store::import::Owner::default(),
+                    })
+                }
+            };
             let run = match command {
                 ImportCommand::Customers { run, owner } => {
-                    if let Some(login) = owner {
-                        let u = user_named(&db, &login).await?;
-                        opts.owner = kehu_store::import::Owner {
-                            user: Some(u.id),
-                            team: u.team_id,
-                        };
-                    }
+                    opts.owner = owner_of(owner).await?;
+                    run
+                }
+                ImportCommand::Orders {
+                    run,
+                    create_customers,
+                    owner,
+                    timezone,
+                } => {
+                    opts.kind = ImportKind::Orders;
+                    opts.create_customers = create_customers;
+                    opts.owner = owner_of(owner).await?;
+                    opts.zone = time_zone(&timezone)?;
                     run
                 }
                 ImportCommand::Contacts { run } => {
@@ -526,6 +592,51 @@ async fn main() -> Result<()> {
                 out.display(),
                 started.elapsed().as_secs_f64()
             );
+        }
+        Command::Models {
+            command:
+                ModelsCommand::Fit {
+                    until,
+                    unit,
+                    json,
+                    timezone,
+                },
+        } => {
+            let zone = time_zone(&timezone)?;
+            let until = match until {
+                Some(d) => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+                    .with_context(|| format!("--until {d:?} is not a date (YYYY-MM-DD)"))?,
+                None => chrono::Utc::now().with_timezone(&zone).date_naive() - chrono::Days::new(1),
+            };
+            let unit = match unit.trim() {
+                "day" | "days" => kehu_models::TimeUnit::Day,
+                "week" | "weeks" => kehu_models::TimeUnit::Week,
+                other => bail!("--unit {other:?}: day or week"),
+            };
+            let db = open(&cli.database_url).await?;
+            let run = kehu_store::analytics::fit(&db, until, unit, zone).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&run)?);
+            } else {
+                println!(
+                    "{} customers, {} orders up to {} (read in {:.1} s), time in {}s",
+                    run.customers, run.orders, run.until, run.read_seconds, run.unit
+                );
+                for m in &run.models {
+                    let params: Vec<String> =
+                        m.params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                    println!(
+                        "{:<12} {}; log-likelihood {:.3}; {} customers; {} iterations{}; {:.2} s",
+                        m.model,
+                        params.join(", "),
+                        m.log_likelihood,
+                        m.customers,
+                        m.iterations,
+                        if m.converged { "" } else { " (not converged)" },
+                        m.seconds
+                    );
+                }
+            }
         }
         Command::Calendar { command } => {
             let db = open(&cli.database_url).await?;

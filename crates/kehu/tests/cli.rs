@@ -471,6 +471,105 @@ async fn import_contacts_and_interactions() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The raw CDNOW sample (master id, customer, YYYYMMDD, CDs, dollars) as
+/// the Python `lifetimes` package ships it (scripts/lifetimes-install).
+fn cdnow_sample() -> String {
+    let python = std::env::var_os("KEHU_LIFETIMES_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME"))
+                .join(".cache/kehu-lifetimes/bin/python")
+        });
+    let code = "import os, lifetimes; print(os.path.join(os.path.dirname(lifetimes.__file__), 'datasets', 'CDNOW_sample.txt'))";
+    let out = Command::new(&python)
+        .args(["-c", code])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/lifetimes-install", python.display()));
+    assert!(
+        out.status.success(),
+        "lifetimes is missing: run scripts/lifetimes-install"
+    );
+    let path = String::from_utf8(out.stdout).unwrap();
+    std::fs::read_to_string(path.trim()).unwrap()
+}
+
+/// CDNOW's orders imported as a shop's export (creating the customers),
+/// then BG/NBD fitted on the 39-week calibration period as Fader, Hardie
+/// and Lee (2005) did: the published parameters come back.
+#[tokio::test]
+async fn orders_imported_then_models_fitted_on_cdnow() {
+    let dir = temp_dir();
+    let db = dir.join("kehu.db");
+    let mut csv = String::from("订单号,外部编号,日期,金额,数量\n");
+    let raw = cdnow_sample();
+    for (i, line) in raw.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let d = f[2];
+        csv.push_str(&format!(
+            "CD{i},C{},{}-{}-{},{},{}\n",
+            f[1],
+            &d[..4],
+            &d[4..6],
+            &d[6..],
+            f[4],
+            f[3]
+        ));
+    }
+    let file = dir.join("cdnow.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let run = [
+        "import",
+        "orders",
+        file.to_str().unwrap(),
+        "--create-customers",
+    ];
+    let first = tally(&ok(&kehu(&db, &run, "")));
+    assert_eq!(first, [6919, 0, 0, 0]);
+    assert_eq!(number(&db, "SELECT COUNT(*) FROM customers").await, 2357);
+    let again = tally(&ok(&kehu(&db, &run, "")));
+    assert_eq!(again, [0, 0, 6919, 0], "imported once");
+    assert_eq!(
+        number(&db, "SELECT SUM(amount_fen) FROM orders").await,
+        24_409_194
+    );
+
+    let out = ok(&kehu(
+        &db,
+        &[
+            "models",
+            "fit",
+            "--until",
+            "1997-09-30",
+            "--unit",
+            "week",
+            "--json",
+        ],
+        "",
+    ));
+    let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(run["customers"], 2357);
+    let bg = &run["models"][0];
+    assert_eq!(bg["model"], "bg_nbd");
+    assert_eq!(bg["customers"], 2357);
+    assert_eq!(bg["converged"], true);
+    for (k, want) in [("r", 0.243), ("alpha", 4.414), ("a", 0.793), ("b", 2.426)] {
+        let got = bg["params"][k].as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= 0.0005 + 1e-9,
+            "{k}: {got}, published {want}"
+        );
+    }
+    let ll = bg["log_likelihood"].as_f64().unwrap();
+    assert!((ll - -9582.4).abs() <= 0.05, "log-likelihood {ll}");
+    assert_eq!(run["models"][1]["model"], "pareto_nbd");
+    assert_eq!(run["models"][2]["model"], "gamma_gamma");
+    assert!(
+        run["models"][2]["customers"].as_u64().unwrap() < 2357,
+        "repeat buyers only"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// created, updated, unchanged, rejected of an import's report.
 fn tally(out: &str) -> [usize; 4] {
     let words: Vec<usize> = counts(out)

@@ -518,14 +518,26 @@ pub async fn apply(
     rows: &[ImportedRow],
     dry_run: bool,
 ) -> Result<Vec<Outcome>> {
-    let prepared: Vec<Prepared> = rows.iter().map(Prepared::of).collect();
-    let now = Timestamp::now();
     let mut tx = db.begin().await?;
-    let mut known = Known::load(&mut tx, &prepared).await?;
-    let out = plan(&mut known, scope, owner, &prepared, now);
-    write(&mut tx, actor, &known, now).await?;
+    let out = apply_in(&mut tx, actor, scope, owner, rows).await?;
     if !dry_run {
         tx.commit().await?;
     }
+    Ok(out)
+}
+
+/// [`apply`] within a transaction of the caller's.
+pub(crate) async fn apply_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    scope: Option<&Principal>,
+    owner: &Owner,
+    rows: &[ImportedRow],
+) -> Result<Vec<Outcome>> {
+    let prepared: Vec<Prepared> = rows.iter().map(Prepared::of).collect();
+    let now = Timestamp::now();
+    let mut known = Known::load(tx, &prepared).await?;
+    let out = plan(&mut known, scope, owner, &prepared, now);
+    write(tx, actor, &known, now).await?;
     Ok(out)
 }

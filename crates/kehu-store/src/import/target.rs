@@ -182,6 +182,11 @@ impl Targets {
         Ok(t)
     }
 
+    /// Whether a customer (live, deleted or merged) has this external id.
+    pub(crate) fn has_external(&self, ext: &str) -> bool {
+        self.by_external.contains_key(ext)
+    }
+
     /// The live customers loaded.
     pub(crate) fn ids(&self) -> Vec<&CustomerId> {
         self.list.iter().filter(|t| t.live).map(|t| &t.id).collect()

@@ -3,6 +3,7 @@
 //! for the OpenAPI document with `#[utoipa::path]`.
 
 pub mod admin;
+pub mod analytics;
 pub mod customers;
 pub mod duplicates;
 pub mod imports;
@@ -51,6 +52,10 @@ pub fn routes() -> Router<AppState> {
             get(customers::list_interactions).post(customers::create_interaction),
         )
         .route("/interactions/{id}", get(customers::get_interaction))
+        .route(
+            "/analytics/models",
+            get(analytics::models).post(analytics::fit),
+        )
         .route("/me", get(admin::me))
         .route("/users", get(admin::list_users).post(admin::create_user))
         .route(

@@ -1,0 +1,310 @@
+//! Customer-value models fitted on the whole customer base: every live
+//! customer's purchases (orders that are not refunds) up to the end of an
+//! observation day in the business time zone, summarised per customer by
+//! `kehu_models` (purchases on one day are one transaction), then BG/NBD,
+//! Pareto/NBD and Gamma-Gamma fitted by maximum likelihood. The latest fit
+//! of each model is kept in `model_fits` for the API and the pages.
+
+use crate::db::Query;
+use crate::{Db, Error, Result};
+use chrono::{NaiveDate, TimeZone};
+use kehu_domain::time::Timestamp;
+use kehu_models::summary::{day_number, summarize};
+use kehu_models::{bgnbd, gamma_gamma, pareto_nbd, FitOptions, TimeUnit, Transaction};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+/// Orders read per query.
+const PAGE: i64 = 100_000;
+
+/// The three models, by the name the API gives them.
+pub const MODELS: [&str; 3] = ["bg_nbd", "pareto_nbd", "gamma_gamma"];
+
+/// One model's fit, as stored and shown.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct ModelFit {
+    /// bg_nbd, pareto_nbd or gamma_gamma.
+    pub model: String,
+    /// The last day of the purchases used (in the business time zone).
+    pub until: NaiveDate,
+    /// day or week: the unit of recency, age and the rate parameters.
+    pub unit: String,
+    /// The fitted parameters by name (BG/NBD: r, alpha, a, b; Pareto/NBD:
+    /// r, alpha, s, beta; Gamma-Gamma: p, q, v, with spend in fen).
+    #[schema(value_type = Object)]
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// The total log-likelihood at the fitted parameters.
+    pub log_likelihood: f64,
+    /// Customers the fit used (Gamma-Gamma: those with repeat purchases).
+    pub customers: u64,
+    pub iterations: u64,
+    pub converged: bool,
+    /// How long the fit took.
+    pub seconds: f64,
+    pub fitted_at: Timestamp,
+}
+
+/// Every fit of one run, with what went in.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FitRun {
+    pub until: NaiveDate,
+    pub unit: String,
+    /// Customers with at least one purchase up to `until`.
+    pub customers: u64,
+    /// Orders read (a day's orders of one customer are one purchase).
+    pub orders: u64,
+    /// Seconds spent reading the orders and summarising them.
+    pub read_seconds: f64,
+    pub models: Vec<ModelFit>,
+}
+
+/// Every live customer's purchases up to the end of `until` in `zone`, as
+/// transactions keyed by a dense customer number.
+async fn purchases(
+    db: &Db,
+    until: NaiveDate,
+    zone: chrono_tz::Tz,
+) -> Result<(Vec<Transaction<u32>>, u64)> {
+    let end = until
+        .succ_opt()
+        .and_then(|d| {
+            zone.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+                .earliest()
+        })
+        .map(|t| Timestamp::from(t.with_timezone(&chrono::Utc)))
+        .ok_or_else(|| Error::Other(format!("no end of day for {until}")))?;
+    let gone: Vec<(String,)> = db
+        .conn()
+        .fetch_all(Query::new(
+            "SELECT id FROM customers WHERE deleted_at IS NOT NULL",
+        ))
+        .await?;
+    let gone: HashSet<String> = gone.into_iter().map(|r| r.0).collect();
+    let mut numbers: HashMap<String, u32> = HashMap::new();
+    let mut out = Vec::new();
+    let mut read = 0u64;
+    let mut after = String::new();
+    loop {
+        let rows: Vec<(String, String, i64, i64)> = db
+            .conn()
+            .fetch_all(
+                Query::new(
+                    "SELECT id, customer_id, ordered_at, amount_fen FROM orders \
+                     WHERE id > $1 AND ordered_at < $2 AND amount_fen >= 0 ORDER BY id LIMIT $3",
+                )
+                .bind(after.as_str())
+                .bind(end)
+                .bind(PAGE),
+            )
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.0.clone();
+        read += rows.len() as u64;
+        for (_, customer, at, amount) in rows {
+            if gone.contains(&customer) {
+                continue;
+            }
+            let next = numbers.len() as u32;
+            let n = *numbers.entry(customer).or_insert(next);
+            let Some(t) = Timestamp::from_millis(at) else {
+                continue;
+            };
+            let day = t.utc().with_timezone(&zone).date_naive();
+            out.push(Transaction {
+                customer: n,
+                day: day_number(day),
+                amount_fen: amount,
+            });
+        }
+    }
+    Ok((out, read))
+}
+
+fn params(pairs: &[(&str, f64)]) -> serde_json::Map<String, serde_json::Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+        .collect()
+}
+
+/// Fits the three models on purchases up to `until` and keeps the fits.
+pub async fn fit(db: &Db, until: NaiveDate, unit: TimeUnit, zone: chrono_tz::Tz) -> Result<FitRun> {
+    let started = Instant::now();
+    let (transactions, orders) = purchases(db, until, zone).await?;
+    let unit_code = match unit {
+        TimeUnit::Day => "day",
+        TimeUnit::Week => "week",
+    };
+    let summary = summarize(transactions, day_number(until), unit)
+        .map_err(|e| Error::Other(format!("summarising purchases: {e}")))?;
+    let read_seconds = started.elapsed().as_secs_f64();
+    let customers = summary.len() as u64;
+    // Fitting is seconds of arithmetic: off the async workers.
+    let models = tokio::task::spawn_blocking(move || fit_all(&summary, until, unit_code))
+        .await
+        .map_err(|e| Error::Other(format!("the fit stopped: {e}")))??;
+    let run = FitRun {
+        until,
+        unit: unit_code.into(),
+        customers,
+        orders,
+        read_seconds,
+        models,
+    };
+    save(db, &run.models).await?;
+    Ok(run)
+}
+
+/// Fits the three models on customer summaries.
+fn fit_all(
+    summary: &[kehu_models::CustomerSummary<u32>],
+    until: NaiveDate,
+    unit_code: &str,
+) -> Result<Vec<ModelFit>> {
+    let opts = FitOptions::default();
+    let model_error =
+        |m: &str, e: kehu_models::ModelError| Error::Other(format!("fitting {m}: {e}"));
+    let now = Timestamp::now();
+    let made = |model: &str, p, ll, customers: usize, iterations, converged, t: Instant| ModelFit {
+        model: model.into(),
+        until,
+        unit: unit_code.into(),
+        params: p,
+        log_likelihood: ll,
+        customers: customers as u64,
+        iterations,
+        converged,
+        seconds: t.elapsed().as_secs_f64(),
+        fitted_at: now,
+    };
+    let t = Instant::now();
+    let f =
+        bgnbd::fit(summary.iter().map(|c| c.rfm()), &opts).map_err(|e| model_error("BG/NBD", e))?;
+    let p = f.params;
+    let bg = made(
+        MODELS[0],
+        params(&[("r", p.r), ("alpha", p.alpha), ("a", p.a), ("b", p.b)]),
+        f.log_likelihood,
+        f.customers,
+        f.iterations,
+        f.converged,
+        t,
+    );
+    let t = Instant::now();
+    let f = pareto_nbd::fit(summary.iter().map(|c| c.rfm()), &opts)
+        .map_err(|e| model_error("Pareto/NBD", e))?;
+    let p = f.params;
+    let pareto = made(
+        MODELS[1],
+        params(&[("r", p.r), ("alpha", p.alpha), ("s", p.s), ("beta", p.beta)]),
+        f.log_likelihood,
+        f.customers,
+        f.iterations,
+        f.converged,
+        t,
+    );
+    let t = Instant::now();
+    let f = gamma_gamma::fit(summary.iter().map(|c| c.spend()), &opts)
+        .map_err(|e| model_error("Gamma-Gamma", e))?;
+    let p = f.params;
+    let gg = made(
+        MODELS[2],
+        params(&[("p", p.p), ("q", p.q), ("v", p.v)]),
+        f.log_likelihood,
+        f.customers,
+        f.iterations,
+        f.converged,
+        t,
+    );
+    Ok(vec![bg, pareto, gg])
+}
+
+/// Claims the nightly fit of `day` for this server: true for exactly one
+/// caller per day, however many servers share the database.
+pub async fn claim_nightly(db: &Db, day: NaiveDate) -> Result<bool> {
+    db.conn()
+        .execute(Query::new(
+            "INSERT INTO settings (key, value) VALUES ('models_nightly', '') ON CONFLICT (key) DO NOTHING",
+        ))
+        .await?;
+    let claimed = db
+        .conn()
+        .execute(
+            Query::new(
+                "UPDATE settings SET value = $1 WHERE key = 'models_nightly' AND value < $1",
+            )
+            .bind(day.to_string()),
+        )
+        .await?;
+    Ok(claimed == 1)
+}
+
+async fn save(db: &Db, fits: &[ModelFit]) -> Result<()> {
+    let mut tx = db.begin().await?;
+    for f in fits {
+        tx.execute(Query::new("DELETE FROM model_fits WHERE model = $1").bind(f.model.as_str()))
+            .await?;
+        tx.execute(
+            Query::new(
+                "INSERT INTO model_fits (model, until_date, unit, params, log_likelihood, customers, iterations, converged, seconds, fitted_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(f.model.as_str())
+            .bind(f.until.to_string())
+            .bind(f.unit.as_str())
+            .bind(serde_json::Value::Object(f.params.clone()).to_string())
+            .bind(f.log_likelihood)
+            .bind(f.customers as i64)
+            .bind(f.iterations as i64)
+            .bind(f.converged)
+            .bind(f.seconds)
+            .bind(f.fitted_at),
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// The latest fit of each model, in [`MODELS`] order.
+pub async fn latest(db: &Db) -> Result<Vec<ModelFit>> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        f64,
+        i64,
+        i64,
+        bool,
+        f64,
+        i64,
+    );
+    let rows: Vec<Row> = db
+        .conn()
+        .fetch_all(Query::new(
+            "SELECT model, until_date, unit, params, log_likelihood, customers, iterations, converged, seconds, fitted_at FROM model_fits",
+        ))
+        .await?;
+    let mut fits: Vec<ModelFit> = rows
+        .into_iter()
+        .filter_map(
+            |(model, until, unit, params, ll, customers, iterations, converged, seconds, at)| {
+                Some(ModelFit {
+                    until: until.parse().ok()?,
+                    params: serde_json::from_str(&params).ok()?,
+                    fitted_at: Timestamp::from_millis(at)?,
+                    model,
+                    unit,
+                    log_likelihood: ll,
+                    customers: customers.max(0) as u64,
+                    iterations: iterations.max(0) as u64,
+                    converged,
+                    seconds,
+                })
+            },
+        )
+        .collect();
+    fits.sort_by_key(|f| MODELS.iter().position(|m| *m == f.model));
+    Ok(fits)
+}

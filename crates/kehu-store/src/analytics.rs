@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
+/// The most optimiser steps a fit takes.
+const MAX_ITERATIONS: u64 = 2_000;
+
 /// Orders read per query.
 const PAGE: i64 = 100_000;
 
@@ -162,7 +165,13 @@ fn fit_all(
     until: NaiveDate,
     unit_code: &str,
 ) -> Result<Vec<ModelFit>> {
-    let opts = FitOptions::default();
+    // A fit that has not converged in this many steps is reported as such
+    // rather than holding the nightly job for minutes (data whose maximum
+    // lies at infinity, such as identical spend everywhere, never would).
+    let opts = FitOptions {
+        max_iterations: MAX_ITERATIONS,
+        ..FitOptions::default()
+    };
     let model_error =
         |m: &str, e: kehu_models::ModelError| Error::Other(format!("fitting {m}: {e}"));
     let now = Timestamp::now();

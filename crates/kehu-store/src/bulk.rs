@@ -187,3 +187,52 @@ pub async fn add_interactions(
     tx.commit().await?;
     Ok(n)
 }
+
+/// An order to write (benchmarks; trusted).
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub at: Timestamp,
+    pub amount_fen: i64,
+    pub quantity: i64,
+}
+
+/// Adds orders to existing customers in one transaction and records one
+/// audit entry for the batch.
+pub async fn add_orders(
+    db: &Db,
+    actor: &Actor,
+    items: &[(CustomerId, NewOrder)],
+) -> Result<u64> {
+    let mut tx = db.begin().await?;
+    let rows = items.iter().map(|(c, o)| {
+        [
+            (&kehu_domain::ids::OrderId::new()).into(),
+            Arg::from(c),
+            o.at.into(),
+            o.amount_fen.into(),
+            o.quantity.into(),
+            o.at.into(),
+        ]
+    });
+    let n = tx
+        .insert_rows(
+            "INSERT INTO orders (id, customer_id, ordered_at, amount_fen, quantity, created_at)",
+            "",
+            rows,
+        )
+        .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Entry {
+            action: "bulk_create",
+            entity: "order",
+            entity_id: "bulk",
+            customer_id: None,
+            changes: audit::created(json!({"orders": n}).as_object().unwrap()),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(n)
+}

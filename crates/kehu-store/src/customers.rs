@@ -1066,15 +1066,17 @@ pub const SEARCH_REACH: i64 = 1000;
 fn push_search(q: &mut Query, by: &Principal, f: &Filter, s: &SearchQuery, reach: Option<i64>) {
     let Some(reach) = reach else {
         q.push(" AND c.id IN (");
-        push_matches(q, s);
+        push_matches(q, s, None);
         q.push(")");
         return;
     };
     q.push(" AND c.id IN (SELECT id FROM (");
     push_reached(q, by, f, reach, |q| push_exact(q, s));
-    q.push(") exact UNION SELECT id FROM (");
-    push_reached(q, by, f, reach, |q| push_matches(q, s));
-    q.push(") matched)");
+    q.push(") exact UNION SELECT id FROM (SELECT id FROM (");
+    push_matches(q, s, Some((by, f, reach)));
+    q.push(") found ORDER BY id DESC LIMIT ")
+        .push_arg(reach)
+        .push(") matched)");
 }
 
 /// The newest `reach` ids of a union of lookups that pass the scope and
@@ -1117,38 +1119,93 @@ fn push_exact(q: &mut Query, s: &SearchQuery) {
     }
 }
 
+/// The newest `reach` customers in the principal's scope and filters of
+/// one index lookup, or every customer it finds.
+type Within<'a> = Option<(&'a Principal, &'a Filter, i64)>;
+
+/// One lookup of [`push_matches`]: the `id` column `key` of `from` (which
+/// joins `customers c` unless it is that table) where `cond` holds. Within
+/// a reach it keeps the newest ids in scope, so that the database walks the
+/// index in id order and stops early instead of collecting every match.
+fn push_lookup(
+    q: &mut Query,
+    within: Within,
+    first: bool,
+    from: &str,
+    key: &str,
+    cond: impl FnOnce(&mut Query),
+) {
+    if !first {
+        q.push(" UNION ");
+    }
+    let joined = if from == "customers c" {
+        from.to_string()
+    } else {
+        format!("{from} JOIN customers c ON c.id = {key}")
+    };
+    match within {
+        None => {
+            q.push(&format!("SELECT {key} AS id FROM {from} WHERE"));
+            cond(q);
+        }
+        Some((by, f, reach)) => {
+            q.push(&format!("SELECT id FROM (SELECT {key} AS id FROM {joined} WHERE"));
+            cond(q);
+            q.push(" AND");
+            push_scope_and_filters(q, by, f);
+            q.push(&format!(" ORDER BY {key} DESC LIMIT "))
+                .push_arg(reach)
+                .push(") hits");
+        }
+    }
+}
+
 /// Every customer the search finds: a union of index lookups (one column,
-/// `id`).
-fn push_matches(q: &mut Query, s: &SearchQuery) {
-    // The first branch always applies, so the union is never empty (a tag's
+/// `id`). The search terms are read as a walk over the first term's
+/// entries (in id order) that keeps those having the others too.
+fn push_matches(q: &mut Query, s: &SearchQuery, within: Within) {
+    // The first lookup always applies, so the union is never empty (a tag's
     // exact name became the tag filter before this; see `tag_as_filter`).
-    q.push("SELECT customer_id AS id FROM customer_terms WHERE term IN ")
-        .push_list(s.terms.iter().chain(s.terms.is_empty().then_some(&s.text)))
-        .push(" GROUP BY customer_id HAVING COUNT(*) = ")
-        .push_arg(s.terms.len().max(1) as i64);
+    let mut terms = s.terms.iter().chain(s.terms.is_empty().then_some(&s.text));
+    let head = terms.next().expect("the text itself at least");
+    let rest: Vec<&String> = terms.collect();
+    push_lookup(q, within, true, "customer_terms t", "t.customer_id", |q| {
+        q.push(" t.term = ").push_arg(head);
+        for other in rest {
+            q.push(" AND EXISTS (SELECT 1 FROM customer_terms u WHERE u.term = ")
+                .push_arg(other)
+                .push(" AND u.customer_id = t.customer_id)");
+        }
+    });
     if let Some(p) = &s.pinyin {
-        for col in ["name_pinyin", "name_initials"] {
-            q.push(" UNION SELECT id FROM customers WHERE");
-            push_prefix(q, col, p);
+        for col in ["c.name_pinyin", "c.name_initials"] {
+            push_lookup(q, within, false, "customers c", "c.id", |q| {
+                push_prefix(q, col, p)
+            });
         }
     }
     if let Some(d) = &s.digits {
-        q.push(" UNION SELECT id FROM customers WHERE");
-        push_prefix(q, "mobile", d);
-        q.push(" UNION SELECT customer_id FROM contacts WHERE");
-        push_prefix(q, "mobile", d);
+        push_lookup(q, within, false, "customers c", "c.id", |q| {
+            push_prefix(q, "c.mobile", d)
+        });
+        push_lookup(q, within, false, "contacts ct", "ct.customer_id", |q| {
+            push_prefix(q, "ct.mobile", d)
+        });
         if d.len() == 4 {
-            q.push(" UNION SELECT id FROM customers WHERE mobile_last4 = ")
-                .push_arg(d.as_str());
+            push_lookup(q, within, false, "customers c", "c.id", |q| {
+                q.push(" c.mobile_last4 = ").push_arg(d.as_str());
+            });
         }
     }
     if let Some(e) = &s.email {
-        q.push(" UNION SELECT id FROM customers WHERE");
-        push_prefix(q, "email", e);
+        push_lookup(q, within, false, "customers c", "c.id", |q| {
+            push_prefix(q, "c.email", e)
+        });
     }
     if let Some(d) = &s.domain {
-        q.push(" UNION SELECT customer_id FROM customer_terms WHERE term = ")
-            .push_arg(d.as_str());
+        push_lookup(q, within, false, "customer_terms t", "t.customer_id", |q| {
+            q.push(" t.term = ").push_arg(d.as_str());
+        });
     }
 }
 

@@ -237,14 +237,159 @@ async fn add_interactions(db: &Db, per: usize, seed: u64) -> Result<u64> {
     Ok(total)
 }
 
-pub async fn run(
-    db: &Db,
-    customers: usize,
-    interactions: usize,
-    queries: usize,
-    dir: &Path,
-    seed: u64,
-) -> Result<()> {
+/// Gives every customer orders from a BG/NBD-like process (a purchase
+/// rate per customer, a chance to stop after each purchase) over two years
+/// ending at `end`, `per` orders on average; skipped when there are orders.
+async fn add_orders(db: &Db, per: usize, seed: u64, end: chrono::NaiveDate) -> Result<u64> {
+    use rand::Rng;
+    if db
+        .conn()
+        .scalar(kehu_store::Query::new("SELECT COUNT(*) FROM orders"))
+        .await?
+        > 0
+    {
+        return Ok(0);
+    }
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x0dde);
+    let actor = Actor::system("bench");
+    let start = end - chrono::Days::new(730);
+    let shanghai = chrono_tz::Asia::Shanghai;
+    let mut after = String::new();
+    let mut total = 0;
+    loop {
+        let ids: Vec<(String,)> = db
+            .conn()
+            .fetch_all(
+                kehu_store::Query::new(
+                    "SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT 1000",
+                )
+                .bind(&after),
+            )
+            .await?;
+        let Some((last,)) = ids.last().cloned() else {
+            break;
+        };
+        let mut items = Vec::with_capacity(ids.len() * per);
+        for (i,) in &ids {
+            let id: kehu_domain::ids::CustomerId =
+                i.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            // As the models assume: a purchase rate per customer (Gamma,
+            // shape 2), a chance to stop after each purchase (uniform up to
+            // 2/per), and spend per purchase Gamma(6, ν) with the customer's
+            // ν from Gamma(3, ·), so that customers differ in what they
+            // spend. Sums of exponentials draw the Gamma variates.
+            let rate = per as f64 / 365.0 * gamma(&mut rng, 2) / 2.0;
+            let stop = rng.random::<f64>() * 2.0 / per.max(1) as f64;
+            let nu = gamma(&mut rng, 3) / 3.0;
+            let mut day = rng.random_range(0..365) as f64;
+            while day < 730.0 {
+                let date = start + chrono::Days::new(day as u64);
+                let at = kehu_domain::time::parse_local(&date.to_string(), shanghai)
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                // About 300 yuan a purchase on average.
+                let amount_fen = (gamma(&mut rng, 6) / 6.0 / nu * 30_000.0) as i64 + 100;
+                items.push((
+                    id.clone(),
+                    bulk::NewOrder {
+                        at,
+                        amount_fen,
+                        quantity: 1,
+                    },
+                ));
+                if rng.random::<f64>() < stop || rate <= 0.0 {
+                    break;
+                }
+                day += -rng.random::<f64>().max(1e-12).ln() / rate;
+            }
+        }
+        total += bulk::add_orders(db, &actor, &items).await?;
+        after = last;
+    }
+    Ok(total)
+}
+
+/// A Gamma(shape, 1) draw for a whole-number shape: a sum of exponentials.
+fn gamma(rng: &mut StdRng, shape: u32) -> f64 {
+    use rand::Rng;
+    (0..shape)
+        .map(|_| -rng.random::<f64>().max(1e-12).ln())
+        .sum()
+}
+
+/// Times the nightly recompute: reading every order, summarising and
+/// fitting the three models.
+async fn models(db: &Db, per: usize, seed: u64) -> Result<()> {
+    let end = chrono::NaiveDate::from_ymd_opt(2026, 6, 30).expect("a date");
+    let t = Instant::now();
+    let added = add_orders(db, per, seed, end).await?;
+    if added > 0 {
+        db.refresh_statistics().await?;
+        let secs = t.elapsed().as_secs_f64();
+        println!();
+        println!("| step | rows | seconds | rows/s | peak RSS (MiB) |");
+        println!("| --- | --- | --- | --- | --- |");
+        println!(
+            "| add orders (about {per} per customer) | {added} | {secs:.1} | {:.0} | {:.0} |",
+            added as f64 / secs,
+            peak_rss_kib().unwrap_or(0) as f64 / 1024.0
+        );
+    }
+    let t = Instant::now();
+    let run = kehu_store::analytics::fit(
+        db,
+        end,
+        kehu_models::TimeUnit::Week,
+        chrono_tz::Asia::Shanghai,
+    )
+    .await?;
+    let total = t.elapsed().as_secs_f64();
+    println!();
+    println!(
+        "| nightly model fit ({} customers, {} orders) | seconds | iterations | converged |",
+        run.customers, run.orders
+    );
+    println!("| --- | --- | --- | --- |");
+    println!(
+        "| read and summarise the orders | {:.1} | | |",
+        run.read_seconds
+    );
+    for m in &run.models {
+        println!(
+            "| fit {} | {:.2} | {} | {} |",
+            m.model, m.seconds, m.iterations, m.converged
+        );
+    }
+    println!(
+        "| total (peak RSS {:.0} MiB) | {total:.1} | | |",
+        peak_rss_kib().unwrap_or(0) as f64 / 1024.0
+    );
+    Ok(())
+}
+
+/// What a run measures.
+pub struct Plan {
+    pub customers: usize,
+    pub interactions: usize,
+    /// Queries of each kind.
+    pub queries: usize,
+    pub seed: u64,
+    /// The database holds an earlier run's customers: measure only
+    /// searches, lists and the REST API.
+    pub queries_only: bool,
+    /// Orders per customer (on average) for the model-fit measure; 0
+    /// skips it.
+    pub orders: usize,
+}
+
+pub async fn run(db: &Db, plan: &Plan, dir: &Path) -> Result<()> {
+    let Plan {
+        customers,
+        interactions: _,
+        queries,
+        seed,
+        queries_only,
+        orders,
+    } = *plan;
     std::fs::create_dir_all(dir)?;
     let csv_path = dir.join(format!("bench-{customers}.csv"));
     let t = Instant::now();
@@ -256,6 +401,22 @@ pub async fn run(
         t.elapsed().as_secs_f64()
     );
     let p = admin(db).await?;
+    if !queries_only {
+        load(db, &p, plan, dir, &csv_path).await?;
+    }
+    if queries > 0 {
+        measure(db, &p, &kept, queries, seed).await?;
+    }
+    if orders > 0 {
+        models(db, orders, seed).await?;
+    }
+    Ok(())
+}
+
+/// Imports the generated file (CSV, again, and as a workbook), adds the
+/// interactions and exports everything, timing each step.
+async fn load(db: &Db, p: &Principal, plan: &Plan, dir: &Path, csv_path: &Path) -> Result<()> {
+    let (customers, interactions, seed) = (plan.customers, plan.interactions, plan.seed);
     let owner = Owner {
         user: Some(p.user_id.clone()),
         team: None,
@@ -264,11 +425,11 @@ pub async fn run(
     println!("| step | rows | seconds | rows/s | peak RSS (MiB) |");
     println!("| --- | --- | --- | --- | --- |");
     let xlsx_path = dir.join(format!("bench-{customers}.xlsx"));
-    csv_to_xlsx(&csv_path, &xlsx_path)?;
+    csv_to_xlsx(csv_path, &xlsx_path)?;
     let runs = [
-        ("import CSV (new)", &csv_path),
-        ("import CSV (re-run, unchanged)", &csv_path),
-        ("import XLSX (same rows, unchanged)", &xlsx_path),
+        ("import CSV (new)", csv_path),
+        ("import CSV (re-run, unchanged)", csv_path),
+        ("import XLSX (same rows, unchanged)", xlsx_path.as_path()),
     ];
     for (label, path) in runs {
         let t = Instant::now();
@@ -319,11 +480,15 @@ pub async fn run(
         );
     }
     std::io::stdout().flush()?;
+    Ok(())
+}
 
+/// Times searches, list pages and the REST API.
+async fn measure(db: &Db, p: &Principal, kept: &[Sampled], queries: usize, seed: u64) -> Result<()> {
     println!();
     println!("| query (20 rows, ranked) | n | p50 ms | p95 ms | p99 ms | rows found |");
     println!("| --- | --- | --- | --- | --- | --- |");
-    for (label, qs) in query_sets(&kept, queries, seed) {
+    for (label, qs) in query_sets(kept, queries, seed) {
         let row = timed(label, &qs, |q| {
             let p = p.clone();
             async move {
@@ -404,7 +569,7 @@ pub async fn run(
     println!();
     println!("| REST API, {CLIENTS} clients over loopback | requests | req/s | p50 ms | p95 ms | p99 ms |");
     println!("| --- | --- | --- | --- | --- | --- |");
-    for row in api(db, &p).await? {
+    for row in api(db, p).await? {
         println!("{row}");
     }
     Ok(())

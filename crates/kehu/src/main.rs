@@ -112,6 +112,15 @@ enum Command {
         dir: std::path::PathBuf,
         #[arg(long, default_value_t = 2026)]
         seed: u64,
+        /// The database already holds the N customers of an earlier run
+        /// with this seed: skip the import, interactions and exports and
+        /// measure only searches, lists and the REST API.
+        #[arg(long)]
+        queries_only: bool,
+        /// Then give customers this many orders each on average (once) and
+        /// time the nightly model fit over all of them; 0 skips it.
+        #[arg(long, default_value_t = 0)]
+        orders: usize,
     },
 }
 
@@ -569,10 +578,20 @@ async fn main() -> Result<()> {
             queries,
             dir,
             seed,
+            queries_only,
+            orders,
         } => {
             let db = open(&cli.database_url).await?;
             println!("kehu bench on {}", redact(&cli.database_url));
-            bench::run(&db, customers, interactions, queries, &dir, seed).await?;
+            let plan = bench::Plan {
+                customers,
+                interactions,
+                queries,
+                seed,
+                queries_only,
+                orders,
+            };
+            bench::run(&db, &plan, &dir).await?;
         }
         Command::Export {
             command:

@@ -5,21 +5,21 @@
 //! Pareto/NBD and Gamma-Gamma fitted by maximum likelihood. The latest fit
 //! of each model is kept in `model_fits` for the API and the pages.
 
-use crate::db::Query;
+use crate::db::{Backend, Query};
 use crate::{Db, Error, Result};
 use chrono::{NaiveDate, TimeZone};
 use kehu_domain::time::Timestamp;
 use kehu_models::summary::{day_number, summarize};
 use kehu_models::{bgnbd, gamma_gamma, pareto_nbd, FitOptions, TimeUnit, Transaction};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 
 /// The most optimiser steps a fit takes.
 const MAX_ITERATIONS: u64 = 2_000;
 
-/// Orders read per query.
-const PAGE: i64 = 100_000;
+/// Customers whose orders are read per query.
+const PAGE: i64 = 20_000;
 
 /// The three models, by the name the API gives them.
 pub const MODELS: [&str; 3] = ["bg_nbd", "pareto_nbd", "gamma_gamma"];
@@ -84,18 +84,26 @@ async fn purchases(
         ))
         .await?;
     let gone: HashSet<String> = gone.into_iter().map(|r| r.0).collect();
-    let mut numbers: HashMap<String, u32> = HashMap::new();
+    // One row per customer with its purchases as "at,amount;at,amount..."
+    // read from the covering index orders_customer: a million rows to
+    // decode instead of ten million.
+    let list = match db.backend() {
+        Backend::Sqlite => "group_concat(ordered_at || ',' || amount_fen, ';')",
+        Backend::Postgres => "string_agg(ordered_at || ',' || amount_fen, ';')",
+    };
     let mut out = Vec::new();
     let mut read = 0u64;
     let mut after = String::new();
+    let mut number = 0u32;
     loop {
-        let rows: Vec<(String, String, i64, i64)> = db
+        let rows: Vec<(String, String)> = db
             .conn()
             .fetch_all(
-                Query::new(
-                    "SELECT id, customer_id, ordered_at, amount_fen FROM orders \
-                     WHERE id > $1 AND ordered_at < $2 AND amount_fen >= 0 ORDER BY id LIMIT $3",
-                )
+                Query::new(format!(
+                    "SELECT customer_id, {list} FROM orders \
+                     WHERE customer_id > $1 AND ordered_at < $2 AND amount_fen >= 0 \
+                     GROUP BY customer_id ORDER BY customer_id LIMIT $3"
+                ))
                 .bind(after.as_str())
                 .bind(end)
                 .bind(PAGE),
@@ -103,22 +111,28 @@ async fn purchases(
             .await?;
         let Some(last) = rows.last() else { break };
         after = last.0.clone();
-        read += rows.len() as u64;
-        for (_, customer, at, amount) in rows {
+        for (customer, purchases) in rows {
             if gone.contains(&customer) {
                 continue;
             }
-            let next = numbers.len() as u32;
-            let n = *numbers.entry(customer).or_insert(next);
-            let Some(t) = Timestamp::from_millis(at) else {
-                continue;
-            };
-            let day = t.utc().with_timezone(&zone).date_naive();
-            out.push(Transaction {
-                customer: n,
-                day: day_number(day),
-                amount_fen: amount,
-            });
+            for p in purchases.split(';') {
+                let parsed = p
+                    .split_once(',')
+                    .and_then(|(at, amount)| Some((at.parse::<i64>().ok()?, amount.parse::<i64>().ok()?)));
+                let Some((at, amount)) = parsed else {
+                    return Err(Error::Other(format!("an order of {customer} reads {p:?}")));
+                };
+                let Some(t) = Timestamp::from_millis(at) else {
+                    continue;
+                };
+                read += 1;
+                out.push(Transaction {
+                    customer: number,
+                    day: day_number(t.utc().with_timezone(&zone).date_naive()),
+                    amount_fen: amount,
+                });
+            }
+            number += 1;
         }
     }
     Ok((out, read))

@@ -116,9 +116,9 @@ async fn purchases(
                 continue;
             }
             for p in purchases.split(';') {
-                let parsed = p
-                    .split_once(',')
-                    .and_then(|(at, amount)| Some((at.parse::<i64>().ok()?, amount.parse::<i64>().ok()?)));
+                let parsed = p.split_once(',').and_then(|(at, amount)| {
+                    Some((at.parse::<i64>().ok()?, amount.parse::<i64>().ok()?))
+                });
                 let Some((at, amount)) = parsed else {
                     return Err(Error::Other(format!("an order of {customer} reads {p:?}")));
                 };

@@ -165,26 +165,43 @@ pub async fn add_interactions(
             ]
         })
         .collect();
-    let n = tx
-        .insert_rows(
-            "INSERT INTO interactions (id, customer_id, kind, body, occurred_at, user_id, created_at)",
-            "",
-            rows,
-        )
-        .await?;
-    audit::record(
+    let n = insert_audited(
         &mut tx,
         actor,
-        Entry {
-            action: "bulk_create",
-            entity: "interaction",
-            entity_id: "bulk",
-            customer_id: None,
-            changes: audit::created(json!({"interactions": n}).as_object().unwrap()),
-        },
+        "interaction",
+        "INSERT INTO interactions (id, customer_id, kind, body, occurred_at, user_id, created_at)",
+        rows,
     )
     .await?;
     tx.commit().await?;
+    Ok(n)
+}
+
+/// Inserts trusted rows and records one audit entry counting them.
+async fn insert_audited<R>(
+    tx: &mut crate::db::Tx,
+    actor: &Actor,
+    entity: &str,
+    head: &str,
+    rows: R,
+) -> Result<u64>
+where
+    R: IntoIterator,
+    R::Item: IntoIterator<Item = Arg>,
+{
+    let n = tx.insert_rows(head, "", rows).await?;
+    audit::record(
+        tx,
+        actor,
+        Entry {
+            action: "bulk_create",
+            entity,
+            entity_id: "bulk",
+            customer_id: None,
+            changes: audit::created(json!({ "rows": n }).as_object().expect("an object")),
+        },
+    )
+    .await?;
     Ok(n)
 }
 
@@ -198,11 +215,7 @@ pub struct NewOrder {
 
 /// Adds orders to existing customers in one transaction and records one
 /// audit entry for the batch.
-pub async fn add_orders(
-    db: &Db,
-    actor: &Actor,
-    items: &[(CustomerId, NewOrder)],
-) -> Result<u64> {
+pub async fn add_orders(db: &Db, actor: &Actor, items: &[(CustomerId, NewOrder)]) -> Result<u64> {
     let mut tx = db.begin().await?;
     let rows = items.iter().map(|(c, o)| {
         [
@@ -214,23 +227,12 @@ pub async fn add_orders(
             o.at.into(),
         ]
     });
-    let n = tx
-        .insert_rows(
-            "INSERT INTO orders (id, customer_id, ordered_at, amount_fen, quantity, created_at)",
-            "",
-            rows,
-        )
-        .await?;
-    audit::record(
+    let n = insert_audited(
         &mut tx,
         actor,
-        Entry {
-            action: "bulk_create",
-            entity: "order",
-            entity_id: "bulk",
-            customer_id: None,
-            changes: audit::created(json!({"orders": n}).as_object().unwrap()),
-        },
+        "order",
+        "INSERT INTO orders (id, customer_id, ordered_at, amount_fen, quantity, created_at)",
+        rows,
     )
     .await?;
     tx.commit().await?;

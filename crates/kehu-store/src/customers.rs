@@ -1149,7 +1149,9 @@ fn push_lookup(
             cond(q);
         }
         Some((by, f, reach)) => {
-            q.push(&format!("SELECT id FROM (SELECT {key} AS id FROM {joined} WHERE"));
+            q.push(&format!(
+                "SELECT id FROM (SELECT {key} AS id FROM {joined} WHERE"
+            ));
             cond(q);
             q.push(" AND");
             push_scope_and_filters(q, by, f);

@@ -484,7 +484,13 @@ async fn load(db: &Db, p: &Principal, plan: &Plan, dir: &Path, csv_path: &Path) 
 }
 
 /// Times searches, list pages and the REST API.
-async fn measure(db: &Db, p: &Principal, kept: &[Sampled], queries: usize, seed: u64) -> Result<()> {
+async fn measure(
+    db: &Db,
+    p: &Principal,
+    kept: &[Sampled],
+    queries: usize,
+    seed: u64,
+) -> Result<()> {
     println!();
     println!("| query (20 rows, ranked) | n | p50 ms | p95 ms | p99 ms | rows found |");
     println!("| --- | --- | --- | --- | --- | --- |");

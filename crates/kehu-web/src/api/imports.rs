@@ -116,7 +116,7 @@ pub struct ImportForm {
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
     /// What the file holds: customers (default), contacts (of
-    /// organisations) or interactions.
+    /// organisations), interactions or orders.
     kind: Option<ImportKind>,
     /// Where the file comes from (e.g. 旧系统, 展会名单); the mapping used is
     /// saved for it and reused when the next file from it has none.
@@ -128,6 +128,8 @@ pub struct ImportForm {
     /// organisation), name, position, role, mobile, email, wechat,
     /// birthday, preferences, notes. Interactions: external_id, customer,
     /// mobile or email (the customer), channel, occurred_at, body, contact.
+    /// Orders: external_id, customer, mobile or email (the customer),
+    /// order_no, ordered_at, amount (yuan), quantity, product, notes.
     /// Headers it does not name are left out. Without it: the mapping saved
     /// for the source, else the headers are recognised.
     mapping: Option<String>,

@@ -518,6 +518,49 @@ both!(orders_then_models, |kind| async move {
     assert!(fits[0]["params"]["r"].as_f64().unwrap() > 0.0);
     assert_eq!(fits[2]["model"], "gamma_gamma");
     assert_eq!(fits[2]["customers"], 2, "repeat buyers");
+
+    // The page of the management view.
+    let session = app.session("ma", support::PASSWORD).await;
+    let shown = html(app.page(&session, "/analytics"), 200).await;
+    assert!(
+        shown.contains("id=\"nav-analytics\""),
+        "linked from the top bar"
+    );
+    assert!(shown.contains("data-model=\"bg_nbd\"") && shown.contains("2024-06-30"));
+    assert!(shown.contains("r = "), "{shown}");
+    assert!(!shown.contains("refit-form"), "managers do not refit");
+    let agent_session = app.session("ag", support::PASSWORD).await;
+    html(app.page(&agent_session, "/analytics"), 403).await;
+    let admin_session = app.session("admin", support::PASSWORD).await;
+    let page = html(app.page(&admin_session, "/analytics"), 200).await;
+    let csrf = hidden_csrf(&page).unwrap();
+    let bad = html(
+        app.form(
+            &admin_session,
+            "/analytics/fit",
+            &[("_csrf", &csrf), ("until", "2024-02-30")],
+        ),
+        422,
+    )
+    .await;
+    assert!(bad.contains("截止日期"), "{bad}");
+    let r = app
+        .form(
+            &admin_session,
+            "/analytics/fit",
+            &[("_csrf", &csrf), ("until", "2024-03-31")],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = html(app.page(&admin_session, "/analytics"), 200).await;
+    assert!(page.contains("2024-03-31"), "refitted");
+    app.form(&admin_session, "/analytics/fit", &[("until", "2024-03-31")])
+        .send()
+        .await
+        .map(|r| assert_eq!(r.status(), 403, "without the form's token"))
+        .unwrap();
 });
 
 both!(who_may_import_and_for_whom, |kind| async move {

@@ -3,6 +3,7 @@
 //! `templates/`, one per page, all extending `base.html`.
 
 pub mod admin;
+pub mod analytics;
 pub mod customers;
 pub mod duplicates;
 pub mod form;
@@ -64,6 +65,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/recycle-bin", get(admin::recycle_bin))
         .route("/admin/recycle-bin/{id}/restore", post(admin::restore))
         .route("/admin/audit", get(admin::audit_log))
+        .route("/analytics", get(analytics::show))
+        .route("/analytics/fit", post(analytics::refit))
         .route("/imports", get(imports::list))
         .route(
             "/import",

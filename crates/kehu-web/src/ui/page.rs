@@ -22,6 +22,8 @@ pub struct Chrome {
     pub can_import: bool,
     /// May review likely duplicates (the nav links to them).
     pub reviews_duplicates: bool,
+    /// May read the management view (经营分析).
+    pub views_analytics: bool,
     pub csrf: String,
     /// Which top-level section is active ("customers", "admin", ...).
     pub section: &'static str,
@@ -37,6 +39,7 @@ impl Chrome {
             is_admin: u.user.role.is_admin(),
             can_import: u.user.role.can_import(),
             reviews_duplicates: u.user.role.can_review_duplicates(),
+            views_analytics: u.user.role.can_view_analytics(),
             csrf: u.csrf.clone(),
             section,
             tz,

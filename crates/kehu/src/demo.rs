@@ -229,7 +229,94 @@ pub async fn load(db: &Db, n: usize, seed: u64) -> Result<()> {
         earlier.extend(ids);
         made += size;
     }
+    // Two years of orders up to yesterday, and the models fitted on them,
+    // so that the analytics page has something to show.
+    let zone = chrono_tz::Asia::Shanghai;
+    let yesterday = chrono::Utc::now().with_timezone(&zone).date_naive() - chrono::Days::new(1);
+    add_orders(db, 6, seed, yesterday).await?;
+    if let Err(e) =
+        kehu_store::analytics::fit(db, yesterday, kehu_models::TimeUnit::Week, zone).await
+    {
+        tracing::warn!(error = %e, "the demo's model fit failed");
+    }
     Ok(())
+}
+
+/// Gives every customer orders from a BG/NBD-like process (a purchase
+/// rate per customer, a chance to stop after each purchase) over two years
+/// ending at `end`, `per` orders on average; skipped when there are orders.
+pub async fn add_orders(db: &Db, per: usize, seed: u64, end: chrono::NaiveDate) -> Result<u64> {
+    if db
+        .conn()
+        .scalar(kehu_store::Query::new("SELECT COUNT(*) FROM orders"))
+        .await?
+        > 0
+    {
+        return Ok(0);
+    }
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x0dde);
+    let actor = Actor::system("demo");
+    let start = end - chrono::Days::new(730);
+    let shanghai = chrono_tz::Asia::Shanghai;
+    let mut after = String::new();
+    let mut total = 0;
+    loop {
+        let ids: Vec<(String,)> = db
+            .conn()
+            .fetch_all(
+                kehu_store::Query::new(
+                    "SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT 1000",
+                )
+                .bind(&after),
+            )
+            .await?;
+        let Some((last,)) = ids.last().cloned() else {
+            break;
+        };
+        let mut items = Vec::with_capacity(ids.len() * per);
+        for (i,) in &ids {
+            let id: kehu_domain::ids::CustomerId =
+                i.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            // As the models assume: a purchase rate per customer (Gamma,
+            // shape 2), a chance to stop after each purchase (uniform up to
+            // 2/per), and spend per purchase Gamma(6, ν) with the customer's
+            // ν from Gamma(3, ·), so that customers differ in what they
+            // spend. Sums of exponentials draw the Gamma variates.
+            let rate = per as f64 / 365.0 * gamma(&mut rng, 2) / 2.0;
+            let stop = rng.random::<f64>() * 2.0 / per.max(1) as f64;
+            let nu = gamma(&mut rng, 3) / 3.0;
+            let mut day = rng.random_range(0..365) as f64;
+            while day < 730.0 {
+                let date = start + chrono::Days::new(day as u64);
+                let at = kehu_domain::time::parse_local(&date.to_string(), shanghai)
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                // About 300 yuan a purchase on average.
+                let amount_fen = (gamma(&mut rng, 6) / 6.0 / nu * 30_000.0) as i64 + 100;
+                items.push((
+                    id.clone(),
+                    bulk::NewOrder {
+                        at,
+                        amount_fen,
+                        quantity: 1,
+                    },
+                ));
+                if rng.random::<f64>() < stop || rate <= 0.0 {
+                    break;
+                }
+                day += -rng.random::<f64>().max(1e-12).ln() / rate;
+            }
+        }
+        total += bulk::add_orders(db, &actor, &items).await?;
+        after = last;
+    }
+    Ok(total)
+}
+
+/// A Gamma(shape, 1) draw for a whole-number shape: a sum of exponentials.
+fn gamma(rng: &mut StdRng, shape: u32) -> f64 {
+    (0..shape)
+        .map(|_| -rng.random::<f64>().max(1e-12).ln())
+        .sum()
 }
 
 fn customer(

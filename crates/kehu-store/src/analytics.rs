@@ -243,6 +243,130 @@ fn fit_all(
     Ok(vec![bg, pareto, gg])
 }
 
+/// One customer's standing under the latest fits: how likely they are
+/// still a customer, what they will probably buy, and their lifetime value.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CustomerValue {
+    /// The fits' observation end: orders up to this day count.
+    pub until: NaiveDate,
+    /// Orders up to `until` that are not refunds.
+    pub orders: u64,
+    /// Days with a purchase (the models' transactions).
+    pub purchase_days: u32,
+    /// What those orders came to, in fen.
+    pub spent_fen: i64,
+    /// Probability that the customer is still active (BG/NBD).
+    pub p_alive: f64,
+    /// Purchases expected in the next [`HORIZON_WEEKS`] weeks (BG/NBD).
+    pub expected_purchases: f64,
+    /// Discounted value of the next 12 months in fen (BG/NBD with
+    /// Gamma-Gamma spend, 1% a month); none without a spend fit.
+    pub clv_fen: Option<i64>,
+}
+
+/// How far ahead a customer's expected purchases look.
+pub const HORIZON_WEEKS: f64 = 10.0;
+
+fn param(f: &ModelFit, k: &str) -> f64 {
+    f.params.get(k).and_then(|v| v.as_f64()).unwrap_or(f64::NAN)
+}
+
+/// A customer's value under the latest fits, if the models have been
+/// fitted and the customer bought something by their end. Out of the
+/// principal's scope reads as not found.
+pub async fn customer_value(
+    db: &Db,
+    by: &kehu_domain::role::Principal,
+    id: &kehu_domain::ids::CustomerId,
+    zone: chrono_tz::Tz,
+) -> Result<Option<CustomerValue>> {
+    crate::customers::get(db, by, id).await?;
+    let fits = latest(db).await?;
+    let Some(bg) = fits.iter().find(|f| f.model == MODELS[0]) else {
+        return Ok(None);
+    };
+    let unit = if bg.unit == "day" {
+        TimeUnit::Day
+    } else {
+        TimeUnit::Week
+    };
+    let end = end_of(bg.until, zone)?;
+    let rows: Vec<(i64, i64)> = db
+        .conn()
+        .fetch_all(
+            Query::new(
+                "SELECT ordered_at, amount_fen FROM orders WHERE customer_id = $1 AND ordered_at < $2 AND amount_fen >= 0",
+            )
+            .bind(id)
+            .bind(end),
+        )
+        .await?;
+    let orders = rows.len() as u64;
+    let spent_fen = rows.iter().map(|r| r.1).sum();
+    let transactions = rows.into_iter().filter_map(|(at, amount)| {
+        Some(Transaction {
+            customer: 0u8,
+            day: day_number(
+                Timestamp::from_millis(at)?
+                    .utc()
+                    .with_timezone(&zone)
+                    .date_naive(),
+            ),
+            amount_fen: amount,
+        })
+    });
+    let summary = summarize(transactions, day_number(bg.until), unit)
+        .map_err(|e| Error::Other(format!("summarising purchases: {e}")))?;
+    let Some(c) = summary.first() else {
+        return Ok(None);
+    };
+    let purchases = bgnbd::BgNbdParams::new(
+        param(bg, "r"),
+        param(bg, "alpha"),
+        param(bg, "a"),
+        param(bg, "b"),
+    )
+    .map_err(|e| Error::Other(format!("the stored BG/NBD fit: {e}")))?;
+    let rfm = c.rfm();
+    let horizon = HORIZON_WEEKS * 7.0 / unit.days();
+    let clv_fen = fits
+        .iter()
+        .find(|f| f.model == MODELS[2])
+        .and_then(|g| {
+            gamma_gamma::GammaGammaParams::new(param(g, "p"), param(g, "q"), param(g, "v")).ok()
+        })
+        .map(|g| {
+            let spend = g.conditional_expected_spend(&c.spend());
+            let h = gamma_gamma::ClvHorizon {
+                months: 12,
+                monthly_discount_rate: 0.01,
+                unit,
+            };
+            g.customer_lifetime_value(&purchases, &rfm, spend, &h)
+                .round() as i64
+        });
+    Ok(Some(CustomerValue {
+        until: bg.until,
+        orders,
+        purchase_days: c.frequency + 1,
+        spent_fen,
+        p_alive: purchases.probability_alive(&rfm),
+        expected_purchases: purchases.conditional_expected_purchases(horizon, &rfm),
+        clv_fen,
+    }))
+}
+
+/// The first instant after `day` in `zone`.
+fn end_of(day: NaiveDate, zone: chrono_tz::Tz) -> Result<Timestamp> {
+    day.succ_opt()
+        .and_then(|d| {
+            zone.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+                .earliest()
+        })
+        .map(|t| Timestamp::from(t.with_timezone(&chrono::Utc)))
+        .ok_or_else(|| Error::Other(format!("no end of day for {day}")))
+}
+
 /// Claims the nightly fit of `day` for this server: true for exactly one
 /// caller per day, however many servers share the database.
 pub async fn claim_nightly(db: &Db, day: NaiveDate) -> Result<bool> {

@@ -556,6 +556,15 @@ both!(orders_then_models, |kind| async move {
     assert_eq!(r.status(), 303);
     let page = html(app.page(&admin_session, "/analytics"), 200).await;
     assert!(page.contains("2024-03-31"), "refitted");
+    // The customer page shows what the models say of the customer.
+    let c1 = app
+        .get(&admin, "/api/v1/customers?q=%E5%BC%A0%E4%BC%9F")
+        .expect(200)
+        .await;
+    let c1 = c1["items"][0]["id"].as_str().unwrap().to_string();
+    let page = html(app.page(&admin_session, &format!("/customers/{c1}")), 200).await;
+    assert!(page.contains("id=\"customer-value\""), "{page}");
+    assert!(page.contains("仍是活跃客户的概率") && page.contains("id=\"value-p-alive\""));
     app.form(&admin_session, "/analytics/fit", &[("until", "2024-03-31")])
         .send()
         .await

@@ -648,6 +648,33 @@ struct ShowPage {
     interaction_values: Posted,
     interaction_errors: Errors,
     timeline: Vec<TimelineRow>,
+    /// What the customer-value models say of this customer, once fitted.
+    value: Option<ValueCard>,
+}
+
+/// The customer-value card, in words and yuan.
+pub struct ValueCard {
+    pub until: String,
+    pub orders: u64,
+    pub purchase_days: u32,
+    pub spent: String,
+    pub p_alive: String,
+    pub expected: String,
+    pub clv: Option<String>,
+}
+
+impl ValueCard {
+    fn new(v: kehu_store::analytics::CustomerValue) -> ValueCard {
+        ValueCard {
+            until: v.until.to_string(),
+            orders: v.orders,
+            purchase_days: v.purchase_days,
+            spent: kehu_domain::money::Fen(v.spent_fen).to_string(),
+            p_alive: format!("{:.0}%", v.p_alive * 100.0),
+            expected: format!("{:.1}", v.expected_purchases),
+            clv: v.clv_fen.map(|f| kehu_domain::money::Fen(f).to_string()),
+        }
+    }
 }
 
 pub(crate) fn json_text(v: &serde_json::Value) -> String {
@@ -899,7 +926,12 @@ async fn show_page(
         .into_iter()
         .map(|(i, n)| (i.to_string(), n))
         .collect();
+    let value = kehu_store::analytics::customer_value(&s.db, &u.principal, id, s.config.timezone)
+        .await
+        .page(lang)?
+        .map(ValueCard::new);
     Ok(ShowPage {
+        value,
         id: c.id.to_string(),
         name: f.name.clone(),
         kind: f.kind.label(lang),

@@ -980,10 +980,16 @@ fn like_escape(s: &str) -> String {
 /// Appends the scope, filter and search conditions (after a WHERE). A
 /// search reaches at most `reach` candidates per kind of match (see
 /// [`SEARCH_REACH`]); `None` reaches every match.
-fn push_conditions(q: &mut Query, by: &Principal, f: &Filter, reach: Option<i64>) {
+fn push_conditions(
+    q: &mut Query,
+    by: &Principal,
+    f: &Filter,
+    search: Option<&SearchQuery>,
+    reach: Option<i64>,
+) {
     push_scope_and_filters(q, by, f);
-    if let Some(text) = search_text(f) {
-        push_search(q, by, f, &text, reach);
+    if let Some(s) = search {
+        push_search(q, by, f, s, reach);
     }
 }
 
@@ -1043,6 +1049,49 @@ fn push_filters(q: &mut Query, f: &Filter) {
 
 fn search_text(f: &Filter) -> Option<SearchQuery> {
     f.q.as_deref().and_then(SearchQuery::parse)
+}
+
+/// Index entries counted per term when ordering a search's terms.
+const TERM_COUNT_CAP: i64 = 5_000;
+
+/// The filter's search with its terms rarest first (counted up to
+/// [`TERM_COUNT_CAP`] each, in one query): the term lookup walks the first
+/// term's entries and checks the others in order, so a rare first term
+/// means a short walk.
+async fn search_of(db: &Db, f: &Filter) -> Result<Option<SearchQuery>> {
+    let Some(mut s) = search_text(f) else {
+        return Ok(None);
+    };
+    if s.terms.len() < 2 {
+        return Ok(Some(s));
+    }
+    let mut q = Query::new("");
+    for (i, t) in s.terms.iter().enumerate() {
+        if i > 0 {
+            q.push(" UNION ALL ");
+        }
+        q.push(&format!(
+            "SELECT CAST({i} AS BIGINT) AS i, (SELECT COUNT(*) FROM (SELECT 1 FROM customer_terms WHERE term = "
+        ))
+        .push_arg(t)
+        .push(" LIMIT ")
+        .push_arg(TERM_COUNT_CAP)
+        .push(") x) AS n");
+    }
+    let counts: Vec<(i64, i64)> = db.conn().fetch_all(q).await?;
+    let mut order: Vec<(i64, usize)> = counts
+        .into_iter()
+        .filter_map(|(i, n)| usize::try_from(i).ok().map(|i| (n, i)))
+        .collect();
+    order.sort();
+    let terms: Vec<String> = order
+        .into_iter()
+        .filter_map(|(_, i)| s.terms.get(i).cloned())
+        .collect();
+    if terms.len() == s.terms.len() {
+        s.terms = terms;
+    }
+    Ok(Some(s))
 }
 
 /// `AND col >= prefix AND col < end` (an index range on both databases).
@@ -1302,13 +1351,13 @@ async fn list_reaching(
     }
     let limit = limit.clamp(1, MAX_LIMIT);
     let f = &tag_as_filter(db, f).await?;
-    let search = search_text(f);
+    let search = search_of(db, f).await?;
     let start = cursor
         .filter(|c| !c.trim().is_empty())
         .map(|c| decode_cursor(c, sort, search.is_some()))
         .transpose()?;
     let mut q = Query::new(format!("{SELECT} WHERE"));
-    push_conditions(&mut q, by, f, reach);
+    push_conditions(&mut q, by, f, search.as_ref(), reach);
     let col = sort.column();
     let (cmp, dir) = if sort.descending() {
         ("<", "DESC")
@@ -1370,8 +1419,9 @@ async fn list_reaching(
 /// of the list holds this many).
 pub async fn count(db: &Db, by: &Principal, f: &Filter) -> Result<i64> {
     let f = &tag_as_filter(db, f).await?;
+    let search = search_of(db, f).await?;
     let mut q = Query::new("SELECT COUNT(*) FROM customers c WHERE");
-    push_conditions(&mut q, by, f, None);
+    push_conditions(&mut q, by, f, search.as_ref(), None);
     db.conn().scalar(q).await
 }
 
@@ -1380,8 +1430,9 @@ pub async fn count(db: &Db, by: &Principal, f: &Filter) -> Result<i64> {
 /// rows; a search reaches [`SEARCH_REACH`] candidates of each kind).
 pub async fn count_upto(db: &Db, by: &Principal, f: &Filter, cap: i64) -> Result<i64> {
     let f = &tag_as_filter(db, f).await?;
+    let search = search_of(db, f).await?;
     let mut q = Query::new("SELECT COUNT(*) FROM (SELECT 1 FROM customers c WHERE");
-    push_conditions(&mut q, by, f, Some(SEARCH_REACH));
+    push_conditions(&mut q, by, f, search.as_ref(), Some(SEARCH_REACH));
     q.push(" LIMIT ").push_arg(cap).push(") AS matched");
     db.conn().scalar(q).await
 }
@@ -1393,7 +1444,7 @@ pub async fn referrals(
     id: &CustomerId,
 ) -> Result<Vec<(CustomerId, String)>> {
     let mut q = Query::new("SELECT c.id, c.name FROM customers c WHERE");
-    push_conditions(&mut q, by, &Filter::default(), None);
+    push_conditions(&mut q, by, &Filter::default(), None, None);
     q.push(" AND c.referred_by = ")
         .push_arg(id)
         .push(" ORDER BY c.created_at");

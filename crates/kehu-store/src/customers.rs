@@ -984,13 +984,24 @@ fn push_conditions(
     q: &mut Query,
     by: &Principal,
     f: &Filter,
-    search: Option<&SearchQuery>,
+    search: Option<&Search>,
     reach: Option<i64>,
 ) {
     push_scope_and_filters(q, by, f);
     if let Some(s) = search {
         push_search(q, by, f, s, reach);
     }
+}
+
+/// A parsed search and how its lookups are read: on SQLite each lookup
+/// walks its index in id order and stops at the reach, the terms rarest
+/// first with `EXISTS` for the others; on PostgreSQL, whose planner spends
+/// longer on many ordered subqueries and chains of `EXISTS` than the
+/// lookups themselves take, the lookups are collected (terms grouped) and
+/// then cut to the reach.
+struct Search {
+    query: SearchQuery,
+    walk: bool,
 }
 
 /// The conditions besides the search, over the alias `c`.
@@ -1058,12 +1069,13 @@ const TERM_COUNT_CAP: i64 = 5_000;
 /// [`TERM_COUNT_CAP`] each, in one query): the term lookup walks the first
 /// term's entries and checks the others in order, so a rare first term
 /// means a short walk.
-async fn search_of(db: &Db, f: &Filter) -> Result<Option<SearchQuery>> {
+async fn search_of(db: &Db, f: &Filter) -> Result<Option<Search>> {
     let Some(mut s) = search_text(f) else {
         return Ok(None);
     };
-    if s.terms.len() < 2 {
-        return Ok(Some(s));
+    let walk = db.backend() == crate::db::Backend::Sqlite;
+    if !walk || s.terms.len() < 2 {
+        return Ok(Some(Search { query: s, walk }));
     }
     let mut q = Query::new("");
     for (i, t) in s.terms.iter().enumerate() {
@@ -1091,7 +1103,7 @@ async fn search_of(db: &Db, f: &Filter) -> Result<Option<SearchQuery>> {
     if terms.len() == s.terms.len() {
         s.terms = terms;
     }
-    Ok(Some(s))
+    Ok(Some(Search { query: s, walk }))
 }
 
 /// `AND col >= prefix AND col < end` (an index range on both databases).
@@ -1112,20 +1124,27 @@ pub const SEARCH_REACH: i64 = 1000;
 
 /// Narrows to customers the search finds: index lookups (terms, pinyin,
 /// mobile, e-mail, tag, contacts' mobiles), never a scan.
-fn push_search(q: &mut Query, by: &Principal, f: &Filter, s: &SearchQuery, reach: Option<i64>) {
+fn push_search(q: &mut Query, by: &Principal, f: &Filter, search: &Search, reach: Option<i64>) {
+    let (s, walk) = (&search.query, search.walk);
     let Some(reach) = reach else {
         q.push(" AND c.id IN (");
-        push_matches(q, s, None);
+        push_matches(q, s, None, walk);
         q.push(")");
         return;
     };
     q.push(" AND c.id IN (SELECT id FROM (");
     push_reached(q, by, f, reach, |q| push_exact(q, s));
-    q.push(") exact UNION SELECT id FROM (SELECT id FROM (");
-    push_matches(q, s, Some((by, f, reach)));
-    q.push(") found ORDER BY id DESC LIMIT ")
-        .push_arg(reach)
-        .push(") matched)");
+    if walk {
+        q.push(") exact UNION SELECT id FROM (SELECT id FROM (");
+        push_matches(q, s, Some((by, f, reach)), true);
+        q.push(") found ORDER BY id DESC LIMIT ")
+            .push_arg(reach)
+            .push(") matched)");
+    } else {
+        q.push(") exact UNION SELECT id FROM (");
+        push_reached(q, by, f, reach, |q| push_matches(q, s, None, false));
+        q.push(") matched)");
+    }
 }
 
 /// The newest `reach` ids of a union of lookups that pass the scope and
@@ -1214,20 +1233,29 @@ fn push_lookup(
 /// Every customer the search finds: a union of index lookups (one column,
 /// `id`). The search terms are read as a walk over the first term's
 /// entries (in id order) that keeps those having the others too.
-fn push_matches(q: &mut Query, s: &SearchQuery, within: Within) {
+fn push_matches(q: &mut Query, s: &SearchQuery, within: Within, walk: bool) {
     // The first lookup always applies, so the union is never empty (a tag's
     // exact name became the tag filter before this; see `tag_as_filter`).
-    let mut terms = s.terms.iter().chain(s.terms.is_empty().then_some(&s.text));
-    let head = terms.next().expect("the text itself at least");
-    let rest: Vec<&String> = terms.collect();
-    push_lookup(q, within, true, "customer_terms t", "t.customer_id", |q| {
-        q.push(" t.term = ").push_arg(head);
-        for other in rest {
-            q.push(" AND EXISTS (SELECT 1 FROM customer_terms u WHERE u.term = ")
-                .push_arg(other)
-                .push(" AND u.customer_id = t.customer_id)");
-        }
-    });
+    let terms: Vec<&String> = s
+        .terms
+        .iter()
+        .chain(s.terms.is_empty().then_some(&s.text))
+        .collect();
+    if walk {
+        push_lookup(q, within, true, "customer_terms t", "t.customer_id", |q| {
+            q.push(" t.term = ").push_arg(terms[0]);
+            for other in &terms[1..] {
+                q.push(" AND EXISTS (SELECT 1 FROM customer_terms u WHERE u.term = ")
+                    .push_arg(*other)
+                    .push(" AND u.customer_id = t.customer_id)");
+            }
+        });
+    } else {
+        q.push("SELECT customer_id AS id FROM customer_terms WHERE term IN ")
+            .push_list(terms.iter().copied())
+            .push(" GROUP BY customer_id HAVING COUNT(*) = ")
+            .push_arg(terms.len() as i64);
+    }
     if let Some(p) = &s.pinyin {
         for col in ["c.name_pinyin", "c.name_initials"] {
             push_lookup(q, within, false, "customers c", "c.id", |q| {
@@ -1380,7 +1408,7 @@ async fn list_reaching(
     }
     q.push(" ORDER BY ");
     if let Some(t) = &search {
-        push_rank(&mut q, t);
+        push_rank(&mut q, &t.query);
         q.push(", ");
     }
     q.push(&format!("{col} {dir}, c.id {dir} LIMIT "))

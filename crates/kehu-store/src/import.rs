@@ -50,6 +50,30 @@ pub struct Owner {
     pub team: Option<TeamId>,
 }
 
+/// Pairs of customer and time looked up per statement.
+pub(crate) const PAIRS: usize = 200;
+
+/// Appends `(customer_id = $c AND {time} = $t) OR ...` for a chunk of
+/// (customer, time) pairs: stored rows a batch might repeat, found through
+/// the `(customer_id, time)` indexes.
+pub(crate) fn push_customer_times(
+    q: &mut crate::db::Query,
+    time: &str,
+    pairs: &[(&kehu_domain::ids::CustomerId, i64)],
+) {
+    for (n, (c, at)) in pairs.iter().enumerate() {
+        q.push(if n == 0 {
+            "(customer_id = "
+        } else {
+            " OR (customer_id = "
+        });
+        q.push_arg(*c)
+            .push(&format!(" AND {time} = "))
+            .push_arg(*at)
+            .push(")");
+    }
+}
+
 pub(crate) fn rejected(field: &str, zh: &str, en: &str) -> Outcome {
     Outcome::Rejected(FieldErrors::single(
         field,

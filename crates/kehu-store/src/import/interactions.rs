@@ -6,7 +6,7 @@
 //! contact time moves forward as when an interaction is logged by hand.
 
 use super::target::{CustomerKeys, Targets};
-use super::{rejected, Outcome};
+use super::{push_customer_times, rejected, Outcome, PAIRS};
 use crate::audit::{self, Actor, Entry};
 use crate::db::{Arg, Query, Tx};
 use crate::{Db, Result};
@@ -30,9 +30,6 @@ fn key(customer: &CustomerId, i: &InteractionRow) -> Key {
     )
 }
 
-/// Pairs of customer and time looked up per statement.
-const PAIRS: usize = 200;
-
 /// The interactions already stored at the times the rows name.
 async fn existing(tx: &mut Tx, pairs: &[(&CustomerId, i64)]) -> Result<HashSet<Key>> {
     #[derive(sqlx::FromRow)]
@@ -46,17 +43,7 @@ async fn existing(tx: &mut Tx, pairs: &[(&CustomerId, i64)]) -> Result<HashSet<K
     for chunk in pairs.chunks(PAIRS) {
         let mut q =
             Query::new("SELECT customer_id, occurred_at, kind, body FROM interactions WHERE ");
-        for (n, (c, at)) in chunk.iter().enumerate() {
-            q.push(if n == 0 {
-                "(customer_id = "
-            } else {
-                " OR (customer_id = "
-            });
-            q.push_arg(*c)
-                .push(" AND occurred_at = ")
-                .push_arg(*at)
-                .push(")");
-        }
+        push_customer_times(&mut q, "occurred_at", chunk);
         let rows: Vec<Row> = tx.fetch_all(q).await?;
         for r in rows {
             if let Ok(kind) = InteractionKind::parse(&r.kind) {

@@ -7,7 +7,7 @@
 
 use super::customers::apply_in as apply_customers;
 use super::target::{CustomerKeys, Targets};
-use super::{rejected, Outcome, Owner};
+use super::{push_customer_times, rejected, Outcome, Owner, PAIRS};
 use crate::audit::{self, Actor, Entry};
 use crate::db::{Arg, Query, Tx};
 use crate::{Db, Result};
@@ -79,19 +79,9 @@ type Key = (String, i64, i64, i64);
 /// Orders already stored for the customers at the times the rows name.
 async fn by_time(tx: &mut Tx, pairs: &[(&CustomerId, i64)]) -> Result<HashSet<Key>> {
     let mut out = HashSet::new();
-    for chunk in pairs.chunks(200) {
+    for chunk in pairs.chunks(PAIRS) {
         let mut q = Query::new(STORED);
-        for (n, (c, at)) in chunk.iter().enumerate() {
-            q.push(if n == 0 {
-                "(customer_id = "
-            } else {
-                " OR (customer_id = "
-            });
-            q.push_arg(*c)
-                .push(" AND ordered_at = ")
-                .push_arg(*at)
-                .push(")");
-        }
+        push_customer_times(&mut q, "ordered_at", chunk);
         let rows: Vec<Stored> = tx.fetch_all(q).await?;
         out.extend(
             rows.into_iter()

@@ -7,13 +7,13 @@
 macro_rules! code_enum {
     (
         $(#[$meta:meta])*
-        pub enum $name:ident { $($variant:ident = $code:literal, $zh:literal, $en:literal;)* }
+        pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal, $zh:literal, $en:literal;)* }
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
                  serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant,)* }
+        pub enum $name { $($(#[$vmeta])* $variant,)* }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant,)*];

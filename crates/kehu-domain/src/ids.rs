@@ -71,7 +71,10 @@ id_type!(
     FieldId,
     TokenId,
     AuditId,
-    OrderId
+    OrderId,
+    TicketId,
+    SurveyId,
+    TaskId
 );
 
 #[cfg(test)]

@@ -19,7 +19,9 @@ pub mod money;
 pub mod name;
 pub mod role;
 pub mod search;
+pub mod survey;
 pub mod text;
+pub mod ticket;
 pub mod time;
 
 pub use error::{FieldError, FieldErrors, Problem};

@@ -31,14 +31,14 @@ pub const MAX_FAILS_PER_LOGIN: i64 = 5;
 pub const MAX_FAILS_PER_IP: i64 = 20;
 pub const FAIL_WINDOW_SECS: i64 = 15 * 60;
 
-fn random_token(prefix: &str) -> String {
+pub(crate) fn random_token(prefix: &str) -> String {
     use rand::RngCore;
     let mut b = [0u8; 32];
     rand::rng().fill_bytes(&mut b);
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(b))
 }
 
-fn sha256_hex(s: &str) -> String {
+pub(crate) fn sha256_hex(s: &str) -> String {
     let d = Sha256::digest(s.as_bytes());
     d.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -260,7 +260,7 @@ pub(crate) async fn load_tx(tx: &mut Tx, id: &CustomerId) -> Result<Customer> {
         .ok_or(Error::NotFound)
 }
 
-async fn load(db: &Db, id: &CustomerId) -> Result<Customer> {
+pub(crate) async fn load(db: &Db, id: &CustomerId) -> Result<Customer> {
     let row: Row = db
         .conn()
         .fetch_one(Query::new(format!("{SELECT} WHERE c.id = $1")).bind(id))

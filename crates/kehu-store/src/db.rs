@@ -101,7 +101,10 @@ id_args!(
     kehu_domain::ids::TagId,
     kehu_domain::ids::FieldId,
     kehu_domain::ids::TokenId,
-    kehu_domain::ids::OrderId
+    kehu_domain::ids::OrderId,
+    kehu_domain::ids::TicketId,
+    kehu_domain::ids::SurveyId,
+    kehu_domain::ids::TaskId
 );
 
 /// SQL text with its arguments. Static SQL names `$1..$n` itself and adds

@@ -38,7 +38,7 @@ pub struct Child {
 }
 
 /// Every table that carries `customer_id`: a merge moves their rows to the
-/// survivor. Tables added later (orders, tickets, payments...) go here.
+/// survivor. Tables added later (payments...) go here.
 /// (The audit log keeps its ids, see the module comment; the search index
 /// is recomputed.)
 pub const CHILD_TABLES: &[Child] = &[
@@ -52,6 +52,26 @@ pub const CHILD_TABLES: &[Child] = &[
     },
     Child {
         table: "orders",
+        once_per: None,
+    },
+    Child {
+        table: "tickets",
+        once_per: None,
+    },
+    Child {
+        table: "compensations",
+        once_per: None,
+    },
+    Child {
+        table: "surveys",
+        once_per: None,
+    },
+    Child {
+        table: "tasks",
+        once_per: None,
+    },
+    Child {
+        table: "outbox",
         once_per: None,
     },
     Child {

@@ -71,7 +71,7 @@ impl ApiError {
         Self::with_errors(StatusCode::UNPROCESSABLE_ENTITY, errors)
     }
 
-    fn with_errors(status: StatusCode, errors: FieldErrors) -> Self {
+    pub fn with_errors(status: StatusCode, errors: FieldErrors) -> Self {
         ApiError {
             status,
             detail: None,

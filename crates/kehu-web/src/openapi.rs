@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{admin, analytics, customers, duplicates, imports};
+use crate::api::{admin, analytics, customers, duplicates, imports, tickets};
 
 struct Security;
 
@@ -21,7 +21,7 @@ impl Modify for Security {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "kehu REST API", description = "Customer archive of kehu (客户). Authenticate with `Authorization: Bearer <token>` (create one with `kehu token create LOGIN`). Errors are RFC 9457 problem documents; lists page with `cursor`/`next_cursor`."),
+    info(title = "kehu REST API", description = "Customer archive and service desk of kehu (客户). Authenticate with `Authorization: Bearer <token>` (create one with `kehu token create LOGIN`). Errors are RFC 9457 problem documents; lists page with `cursor`/`next_cursor`."),
     paths(
         customers::list, customers::export, customers::create, customers::get, customers::update, customers::delete,
         customers::restore, customers::reveal_phone, customers::timeline,
@@ -34,6 +34,13 @@ impl Modify for Security {
         admin::list_fields, admin::create_field, admin::update_field,
         admin::list_tokens, admin::create_token, admin::revoke_token, admin::audit,
         imports::create, imports::list, imports::get, imports::rejects,
+        tickets::create, tickets::get, tickets::list, tickets::events, tickets::entry, tickets::status,
+        tickets::promise, tickets::assign, tickets::solutions, tickets::offer, tickets::choose,
+        tickets::compensations, tickets::compensate, tickets::resolve, tickets::survey,
+        tickets::categories, tickets::save_category,
+        tickets::list_scripts, tickets::create_script, tickets::update_script, tickets::delete_script,
+        tickets::get_sla, tickets::patch_sla, tickets::list_notifications, tickets::read_notifications,
+        tickets::list_tasks, tickets::task_done,
     ),
     modifiers(&Security)
 )]

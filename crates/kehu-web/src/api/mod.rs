@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod customers;
 pub mod duplicates;
 pub mod imports;
+pub mod tickets;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -56,6 +57,44 @@ pub fn routes() -> Router<AppState> {
             "/analytics/models",
             get(analytics::models).post(analytics::fit),
         )
+        .route("/tickets", get(tickets::list).post(tickets::create))
+        .route("/tickets/{id}", get(tickets::get))
+        .route("/tickets/{id}/events", get(tickets::events))
+        .route("/tickets/{id}/entries", post(tickets::entry))
+        .route("/tickets/{id}/status", post(tickets::status))
+        .route("/tickets/{id}/promise", post(tickets::promise))
+        .route("/tickets/{id}/assign", post(tickets::assign))
+        .route(
+            "/tickets/{id}/solutions",
+            get(tickets::solutions).post(tickets::offer),
+        )
+        .route(
+            "/tickets/{id}/solutions/{solution}/choose",
+            post(tickets::choose),
+        )
+        .route(
+            "/tickets/{id}/compensations",
+            get(tickets::compensations).post(tickets::compensate),
+        )
+        .route("/tickets/{id}/resolve", post(tickets::resolve))
+        .route("/tickets/{id}/surveys", post(tickets::survey))
+        .route(
+            "/ticket-categories",
+            get(tickets::categories).post(tickets::save_category),
+        )
+        .route(
+            "/scripts",
+            get(tickets::list_scripts).post(tickets::create_script),
+        )
+        .route(
+            "/scripts/{id}",
+            axum::routing::put(tickets::update_script).delete(tickets::delete_script),
+        )
+        .route("/sla", get(tickets::get_sla).patch(tickets::patch_sla))
+        .route("/notifications", get(tickets::list_notifications))
+        .route("/notifications/read", post(tickets::read_notifications))
+        .route("/tasks", get(tickets::list_tasks))
+        .route("/tasks/{id}/done", post(tickets::task_done))
         .route("/me", get(admin::me))
         .route("/users", get(admin::list_users).post(admin::create_user))
         .route(

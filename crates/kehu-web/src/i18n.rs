@@ -297,9 +297,15 @@ impl Tr {
     }
 }
 
+/// Every table of texts: the general ones here, and those of page areas
+/// that keep their own beside their handlers.
+const TABLES: &[&[(&str, &str, &str)]] =
+    &[TEXTS, crate::ui::tickets::TEXTS, crate::ui::public::TEXTS];
+
 pub fn lookup(key: &str, lang: Lang) -> Option<&'static str> {
-    TEXTS
+    TABLES
         .iter()
+        .flat_map(|t| t.iter())
         .find(|(k, _, _)| *k == key)
         .map(|(_, zh, en)| lang.pick(zh, en))
 }
@@ -325,7 +331,7 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "keys without texts: {missing:?}");
-        let mut keys: Vec<&str> = TEXTS.iter().map(|t| t.0).collect();
+        let mut keys: Vec<&str> = TABLES.iter().flat_map(|t| t.iter()).map(|t| t.0).collect();
         keys.sort();
         let n = keys.len();
         keys.dedup();

@@ -3,13 +3,27 @@
 //! whose server stopped as interrupted, at start and every minute (both
 //! idempotent, so several servers running them at once do no harm); and
 //! fitting the customer-value models on yesterday's purchase history once a
-//! day, claimed in the database so that one server of several does it.
+//! day, claimed in the database so that one server of several does it; and
+//! every few seconds, the due jobs of the database job queue (promise
+//! reminders, escalations, surveys), each run once across all servers.
 
 use kehu_domain::time::Timestamp;
-use kehu_store::{analytics, customers, import_jobs, Db};
+use kehu_store::{analytics, customers, import_jobs, jobs, Db};
 use std::time::Duration;
 
+/// How often a server looks for due queue jobs.
+const QUEUE_TICK: Duration = Duration::from_secs(15);
+
 pub fn spawn(db: Db, zone: chrono_tz::Tz) {
+    let queue_db = db.clone();
+    let worker = format!("{}:{}", hostname(), std::process::id());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(QUEUE_TICK);
+        loop {
+            tick.tick().await;
+            run_queue(&queue_db, &worker, zone).await;
+        }
+    });
     let models_db = db.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -69,4 +83,29 @@ pub async fn interrupt(db: &Db, running_here: &[String]) {
         Ok(n) => tracing::warn!(jobs = n, "marked import jobs interrupted"),
         Err(e) => tracing::error!(error = %e, "marking interrupted import jobs failed"),
     }
+}
+
+/// Runs the queue jobs due now.
+async fn run_queue(db: &Db, worker: &str, zone: chrono_tz::Tz) {
+    match jobs::run_due(db, worker, Timestamp::now(), zone, 500).await {
+        Ok(ran) => {
+            for r in ran {
+                match r {
+                    jobs::Ran::Done(w) => tracing::info!(job = w.kind(), "ran job"),
+                    jobs::Ran::Failed { work, error } => {
+                        tracing::warn!(job = work.kind(), %error, "job failed; it will be retried")
+                    }
+                }
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "running queued jobs failed"),
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "kehu".into())
 }

@@ -10,6 +10,8 @@ pub mod form;
 pub mod imports;
 pub mod login;
 pub mod page;
+pub mod public;
+pub mod tickets;
 
 use crate::state::AppState;
 use axum::response::Redirect;
@@ -19,6 +21,8 @@ use axum::Router;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/customers") }))
+        .merge(public::routes())
+        .merge(tickets::routes())
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/lang", post(login::set_lang))

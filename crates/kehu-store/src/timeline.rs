@@ -15,6 +15,10 @@ use serde::Serialize;
 pub enum Item {
     Interaction(Interaction),
     Change(AuditEntry),
+    /// A ticket opened on the customer (its handling is on the ticket).
+    Ticket(crate::tickets::Ticket),
+    /// A satisfaction survey the customer answered.
+    Survey(crate::surveys::Survey),
 }
 
 impl Item {
@@ -22,6 +26,8 @@ impl Item {
         match self {
             Item::Interaction(i) => i.occurred_at,
             Item::Change(a) => a.at,
+            Item::Ticket(t) => t.created_at,
+            Item::Survey(s) => s.answered_at.unwrap_or(s.created_at),
         }
     }
 }
@@ -49,11 +55,32 @@ pub async fn for_customer(
     )
     .await?;
     let masked = by.role.phone_access() != PhoneAccess::Full;
-    // An interaction's own audit entry would say the same thing twice.
+    let now = Timestamp::now();
+    let tickets = crate::tickets::list(
+        db,
+        by,
+        &crate::tickets::ListFilter {
+            queue: crate::tickets::Queue::Customer(id.clone()),
+            limit,
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    items.extend(tickets.into_iter().map(Item::Ticket));
+    let surveys = crate::surveys::for_customer(db, by, id, limit).await?;
+    items.extend(
+        surveys
+            .into_iter()
+            .filter(|s| s.answered_at.is_some())
+            .map(Item::Survey),
+    );
+    // An interaction's own audit entry would say the same thing twice; a
+    // ticket's handling is shown on the ticket.
     items.extend(
         changes
             .into_iter()
-            .filter(|a| a.entity != "interaction")
+            .filter(|a| !["interaction", "ticket", "survey"].contains(&a.entity.as_str()))
             .map(|mut a| {
                 if masked {
                     a.mask_phones();

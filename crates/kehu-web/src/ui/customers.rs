@@ -650,6 +650,7 @@ struct ShowPage {
     timeline: Vec<TimelineRow>,
     /// What the customer-value models say of this customer, once fitted.
     value: Option<ValueCard>,
+    tickets: Vec<crate::ui::tickets::Row>,
 }
 
 /// The customer-value card, in words and yuan.
@@ -918,8 +919,50 @@ async fn show_page(
                     .collect(),
                 is_change: true,
             },
+            Item::Ticket(t) => TimelineRow {
+                when: chrome.time(&t.created_at),
+                who: t.assignee_name.clone().unwrap_or_default(),
+                label: format!(
+                    "{} #{} · {} · {}",
+                    t.kind.label(lang),
+                    t.number,
+                    t.status.label(lang),
+                    t.severity.label(lang)
+                ),
+                body: t.subject.clone(),
+                changes: vec![],
+                is_change: false,
+            },
+            Item::Survey(v) => TimelineRow {
+                when: chrome.time(&v.answered_at.unwrap_or(v.created_at)),
+                who: String::new(),
+                label: format!(
+                    "{}：{}{}",
+                    lang.pick("满意度调查", "Satisfaction survey"),
+                    v.satisfaction.map(|x| x.label(lang)).unwrap_or(""),
+                    v.nps.map(|n| format!(" · NPS {n}")).unwrap_or_default()
+                ),
+                body: v.comment.clone().unwrap_or_default(),
+                changes: vec![],
+                is_change: false,
+            },
         })
         .collect();
+    let tickets = kehu_store::tickets::list(
+        &s.db,
+        &u.principal,
+        &kehu_store::tickets::ListFilter {
+            queue: kehu_store::tickets::Queue::Customer(id.clone()),
+            limit: 20,
+            ..Default::default()
+        },
+        kehu_domain::time::Timestamp::now(),
+    )
+    .await
+    .page(lang)?
+    .iter()
+    .map(|t| crate::ui::tickets::row(t, &chrome))
+    .collect();
     let referrals = customers::referrals(&s.db, &u.principal, id)
         .await
         .page(lang)?
@@ -932,6 +975,7 @@ async fn show_page(
         .map(ValueCard::new);
     Ok(ShowPage {
         value,
+        tickets,
         id: c.id.to_string(),
         name: f.name.clone(),
         kind: f.kind.label(lang),

@@ -127,7 +127,7 @@ impl PageError {
         }
     }
 
-    fn field_errors(status: StatusCode, fe: &FieldErrors, lang: Lang) -> Self {
+    pub fn field_errors(status: StatusCode, fe: &FieldErrors, lang: Lang) -> Self {
         PageError {
             detail: fe
                 .views(lang)

@@ -23,6 +23,7 @@ pub mod survey;
 pub mod text;
 pub mod ticket;
 pub mod time;
+pub mod voc;
 
 pub use error::{FieldError, FieldErrors, Problem};
 pub use lang::Lang;

@@ -12,14 +12,30 @@ use axum::Router;
 #[folder = "static/"]
 struct Own;
 
+/// Apache ECharts, for the charts of the analysis pages.
+#[derive(rust_embed::RustEmbed)]
+#[folder = "../../node_modules/echarts/dist/"]
+#[include = "echarts.min.js"]
+struct Vendor;
+
 pub fn routes() -> Router<crate::AppState> {
-    Router::new().route("/static/{*path}", get(serve))
+    Router::new()
+        .route("/static/vendor/{*path}", get(vendor))
+        .route("/static/{*path}", get(serve))
+}
+
+async fn vendor(Path(path): Path<String>) -> Response {
+    file(&path, Vendor::get(&path))
 }
 
 async fn serve(Path(path): Path<String>) -> Response {
-    match Own::get(&path) {
+    file(&path, Own::get(&path))
+}
+
+fn file(path: &str, f: Option<rust_embed::EmbeddedFile>) -> Response {
+    match f {
         Some(f) => {
-            let mime = mime_guess::from_path(&path).first_or_octet_stream();
+            let mime = mime_guess::from_path(path).first_or_octet_stream();
             (
                 [
                     (header::CONTENT_TYPE, mime.as_ref().to_string()),

@@ -312,3 +312,128 @@ both!(scripts_and_service_settings, |kind| async move {
     let (_, page) = text(app.page(&admin, "/admin/service")).await;
     assert!(page.contains("退换货"));
 });
+
+both!(
+    service_insight_charts_tables_and_exports,
+    |kind| async move {
+        let app = TestApp::spawn(kind).await;
+        let (_, admin_api) = app.user("boss", "admin", "").await;
+        app.user("li", "agent", "A").await;
+        let c = app
+            .customer(&admin_api, json!({"name": "赵敏", "kind": "person"}))
+            .await;
+        for (subject, category) in [
+            ("洗衣机漏水，维修后仍然漏水", "产品质量"),
+            ("送货太慢，包装破损", "物流配送"),
+            ("洗衣机噪音大，漏水", "产品质量"),
+        ] {
+            let t = app
+            .post(&admin_api, "/api/v1/tickets", json!({"customer_id": id_of(&c), "subject": subject, "description": subject,
+                "purpose": "criticism", "severity": "normal", "channel": "phone", "category": category}))
+            .send()
+            .await
+            .unwrap();
+            assert_eq!(t.status(), 201);
+            let t: serde_json::Value = t.json().await.unwrap();
+            let p = format!("/api/v1/tickets/{}", id_of(&t));
+            let r = app
+                .post(
+                    &admin_api,
+                    &format!("{p}/compensations"),
+                    json!({"kind": "voucher", "amount": "100"}),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+        }
+        let admin = app.session("boss", PASSWORD).await;
+        let agent = app.session("li", PASSWORD).await;
+        assert_eq!(
+            app.page(&agent, "/service-insight")
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            403
+        );
+        let (status, page) = text(app.page(&admin, "/service-insight")).await;
+        assert_eq!(status, 200);
+        for id in [
+            "months",
+            "categories",
+            "purposes",
+            "sla",
+            "compensation",
+            "keywords",
+            "heat",
+        ] {
+            assert!(page.contains(&format!("id=\"report-{id}\"")), "{id}");
+        }
+        assert!(
+            page.contains("data-option=\""),
+            "charts carry their options"
+        );
+        assert!(page.contains("/static/vendor/echarts.min.js"));
+        assert!(page.contains("漏水"), "a keyword of the complaints");
+        let r = app
+            .page(&admin, "/static/vendor/echarts.min.js")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(
+            r.text().await.unwrap().len() > 100_000,
+            "ECharts is embedded"
+        );
+        let r = app
+            .page(&admin, "/service-insight/export?table=categories")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(".xlsx"));
+        let rows = kehu_store::testing::read_export(
+            kehu_domain::export::Format::Xlsx,
+            &r.bytes().await.unwrap(),
+        );
+        assert_eq!(rows[1], ["产品质量", "2"]);
+        let r = app
+            .page(&admin, "/service-insight/export?table=compensation")
+            .send()
+            .await
+            .unwrap();
+        let rows = kehu_store::testing::read_export(
+            kehu_domain::export::Format::Xlsx,
+            &r.bytes().await.unwrap(),
+        );
+        assert_eq!(rows.last().unwrap()[2], "300", "three vouchers of 100 yuan");
+        assert_eq!(
+            app.page(&admin, "/service-insight/export?table=nope")
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            404
+        );
+        assert_eq!(
+            app.page(&admin, "/service-insight?from=yesterday")
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            400
+        );
+        assert_eq!(
+            app.page(&admin, "/service-insight?from=2026-12-02&to=2026-01-01")
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            400
+        );
+    }
+);

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod duplicates;
 pub mod form;
 pub mod imports;
+pub mod insight;
 pub mod login;
 pub mod page;
 pub mod public;
@@ -69,6 +70,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/recycle-bin", get(admin::recycle_bin))
         .route("/admin/recycle-bin/{id}/restore", post(admin::restore))
         .route("/admin/audit", get(admin::audit_log))
+        .route("/service-insight", get(insight::show))
+        .route("/service-insight/export", get(insight::export))
         .route("/analytics", get(analytics::show))
         .route("/analytics/fit", post(analytics::refit))
         .route("/imports", get(imports::list))

@@ -24,6 +24,25 @@ use kehu_domain::{text, FieldErrors, Problem};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+/// The key that signs the public forms' render time (so that a robot
+/// cannot post at once or forge the time): random, made once, kept in the
+/// database so that every server shares it.
+pub async fn form_key(db: &Db) -> Result<String> {
+    db.conn()
+        .execute(
+            Query::new("INSERT INTO settings (key, value) VALUES ('form_key', $1) ON CONFLICT (key) DO NOTHING")
+                .bind(random_token("")),
+        )
+        .await?;
+    let (key,): (String,) = db
+        .conn()
+        .fetch_one(Query::new(
+            "SELECT value FROM settings WHERE key = 'form_key'",
+        ))
+        .await?;
+    Ok(key)
+}
+
 /// Tickets one address may file per hour.
 pub const PER_IP_PER_HOUR: i64 = 5;
 /// Tickets filed for one mobile number per day.
@@ -81,15 +100,15 @@ pub async fn file(db: &Db, d: &PublicDraft, ip: &str, clock: &Clock) -> Result<(
         );
     }
     // The customer says what they want; urgency follows from it.
-    let purpose = Purpose::parse(&d.purpose).unwrap_or(Purpose::Criticism);
+    let purpose = Purpose::parse(&d.purpose).ok();
     let severity = match purpose {
-        Purpose::Accusation => Severity::High,
+        Some(Purpose::Accusation) => Severity::High,
         _ => Severity::Normal,
     };
     let draft = TicketDraft {
         subject: d.subject.clone(),
         description: d.description.clone(),
-        purpose: purpose.code().into(),
+        purpose: d.purpose.clone(),
         severity: severity.code().into(),
         channel: Channel::Web.code().into(),
         kind: TicketKind::Complaint.code().into(),

@@ -16,9 +16,9 @@ pub enum Item {
     Interaction(Interaction),
     Change(AuditEntry),
     /// A ticket opened on the customer (its handling is on the ticket).
-    Ticket(crate::tickets::Ticket),
+    Ticket(Box<crate::tickets::Ticket>),
     /// A satisfaction survey the customer answered.
-    Survey(crate::surveys::Survey),
+    Survey(Box<crate::surveys::Survey>),
 }
 
 impl Item {
@@ -67,13 +67,13 @@ pub async fn for_customer(
         now,
     )
     .await?;
-    items.extend(tickets.into_iter().map(Item::Ticket));
+    items.extend(tickets.into_iter().map(|t| Item::Ticket(Box::new(t))));
     let surveys = crate::surveys::for_customer(db, by, id, limit).await?;
     items.extend(
         surveys
             .into_iter()
             .filter(|s| s.answered_at.is_some())
-            .map(Item::Survey),
+            .map(|s| Item::Survey(Box::new(s))),
     );
     // An interaction's own audit entry would say the same thing twice; a
     // ticket's handling is shown on the ticket.

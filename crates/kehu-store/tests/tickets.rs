@@ -866,3 +866,70 @@ both!(
         }
     }
 );
+
+both!(
+    queues_put_what_falls_due_first_and_the_paused_last,
+    |kind| async move {
+        let db = fresh(kind).await.unwrap();
+        let a = testing::user(&db, "a1", "agent", "A").await.principal();
+        let c = customer(&db, &a, "吴昊", "13800008888").await;
+        let at0 = clock("2026-12-02T10:00:00+08:00");
+        let later = tickets::create(&db, &a, &c, &draft("low").check().unwrap(), None, &at0)
+            .await
+            .unwrap();
+        let paused = tickets::create(&db, &a, &c, &draft("high").check().unwrap(), None, &at0)
+            .await
+            .unwrap();
+        let soon = tickets::create(&db, &a, &c, &draft("urgent").check().unwrap(), None, &at0)
+            .await
+            .unwrap();
+        handling::set_status(&db, &a, &paused.id, Status::Waiting, "", &at0)
+            .await
+            .unwrap();
+        let page = |offset: i64, limit: i64| {
+            let db = db.clone();
+            let a = a.clone();
+            async move {
+                tickets::list(
+                    &db,
+                    &a,
+                    &ListFilter {
+                        queue: Queue::Mine,
+                        limit,
+                        offset,
+                        ..Default::default()
+                    },
+                    at0.now,
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| t.id)
+                .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            page(0, 10).await,
+            vec![soon.id.clone(), later.id.clone(), paused.id.clone()]
+        );
+        assert_eq!(page(1, 1).await, vec![later.id.clone()]);
+        assert_eq!(page(2, 5).await, vec![paused.id.clone()]);
+        assert!(page(3, 5).await.is_empty());
+        let open = tickets::list(&db, &a, &ListFilter::default(), at0.now)
+            .await
+            .unwrap();
+        assert_eq!(open.len(), 3);
+        let urgent = tickets::list(
+            &db,
+            &a,
+            &ListFilter {
+                severity: Some(kehu_domain::ticket::Severity::Urgent),
+                ..Default::default()
+            },
+            at0.now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(urgent.len(), 1);
+    }
+);

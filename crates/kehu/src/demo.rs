@@ -239,6 +239,7 @@ pub async fn load(db: &Db, n: usize, seed: u64) -> Result<()> {
     {
         tracing::warn!(error = %e, "the demo's model fit failed");
     }
+    crate::demo_tickets::load(db, seed).await?;
     Ok(())
 }
 

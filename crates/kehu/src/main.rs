@@ -4,7 +4,9 @@
 //! `KEHU_DATABASE_URL` (default: SQLite in ./data).
 
 mod bench;
+mod bench_tickets;
 mod demo;
+mod demo_tickets;
 mod export;
 mod import;
 mod jobs;
@@ -121,6 +123,11 @@ enum Command {
         /// time the nightly model fit over all of them; 0 skips it.
         #[arg(long, default_value_t = 0)]
         orders: usize,
+        /// Then generate this many tickets (once) and time the service
+        /// desk's queues and service-level computations; 0 skips it. Use
+        /// `--customers 0` to run only this.
+        #[arg(long, default_value_t = 0)]
+        tickets: usize,
     },
 }
 
@@ -580,18 +587,24 @@ async fn main() -> Result<()> {
             seed,
             queries_only,
             orders,
+            tickets,
         } => {
             let db = open(&cli.database_url).await?;
             println!("kehu bench on {}", redact(&cli.database_url));
-            let plan = bench::Plan {
-                customers,
-                interactions,
-                queries,
-                seed,
-                queries_only,
-                orders,
-            };
-            bench::run(&db, &plan, &dir).await?;
+            if customers > 0 {
+                let plan = bench::Plan {
+                    customers,
+                    interactions,
+                    queries,
+                    seed,
+                    queries_only,
+                    orders,
+                };
+                bench::run(&db, &plan, &dir).await?;
+            }
+            if tickets > 0 {
+                bench_tickets::run(&db, tickets, queries.max(20), seed).await?;
+            }
         }
         Command::Export {
             command:

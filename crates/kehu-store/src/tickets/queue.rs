@@ -80,54 +80,86 @@ impl Default for ListFilter {
 
 /// A page of a queue.
 pub async fn list(db: &Db, by: &Principal, f: &ListFilter, now: Timestamp) -> Result<Vec<Ticket>> {
-    let mut q = Query::new(format!("{SELECT} WHERE c.deleted_at IS NULL"));
-    push_scope(&mut q, by);
-    let open_order = " ORDER BY t.next_due_at IS NULL, t.next_due_at, t.id";
-    let order = match &f.queue {
-        Queue::Mine => {
-            q.push(" AND t.resolved_at IS NULL AND t.assignee_id = ")
-                .push_arg(&by.user_id);
-            open_order
+    let limit = f.limit.clamp(1, 500);
+    let offset = f.offset.max(0);
+    // The conditions of the queue, its filters and the scope, after WHERE.
+    let conditions = |q: &mut Query| {
+        q.push(" c.deleted_at IS NULL");
+        push_scope(q, by);
+        match &f.queue {
+            Queue::Mine => {
+                q.push(" AND t.resolved_at IS NULL AND t.assignee_id = ")
+                    .push_arg(&by.user_id);
+            }
+            Queue::Team => {
+                match &by.team_id {
+                    Some(team) => q
+                        .push(" AND t.resolved_at IS NULL AND t.team_id = ")
+                        .push_arg(team),
+                    // Without a team, "my team's" is just mine.
+                    None => q
+                        .push(" AND t.resolved_at IS NULL AND t.assignee_id = ")
+                        .push_arg(&by.user_id),
+                };
+            }
+            Queue::BreachingSoon => {
+                q.push(" AND t.resolved_at IS NULL AND t.next_due_at <= ")
+                    .push_arg(now.millis() + SOON_MS);
+            }
+            Queue::Open => {
+                q.push(" AND t.resolved_at IS NULL");
+            }
+            Queue::All => {}
+            Queue::Customer(c) => {
+                q.push(" AND t.customer_id = ").push_arg(c);
+            }
         }
-        Queue::Team => {
-            match &by.team_id {
-                Some(team) => q
-                    .push(" AND t.resolved_at IS NULL AND t.team_id = ")
-                    .push_arg(team),
-                // Without a team, "my team's" is just mine.
-                None => q
-                    .push(" AND t.resolved_at IS NULL AND t.assignee_id = ")
-                    .push_arg(&by.user_id),
-            };
-            open_order
+        if let Some(s) = f.status {
+            q.push(" AND t.status = ").push_arg(s.code());
         }
-        Queue::BreachingSoon => {
-            q.push(" AND t.resolved_at IS NULL AND t.next_due_at <= ")
-                .push_arg(now.millis() + SOON_MS);
-            " ORDER BY t.next_due_at, t.id"
+        if let Some(s) = f.severity {
+            q.push(" AND t.severity = ").push_arg(s.code());
         }
-        Queue::Open => {
-            q.push(" AND t.resolved_at IS NULL");
-            open_order
-        }
-        Queue::All => " ORDER BY t.created_at DESC, t.id DESC",
-        Queue::Customer(c) => {
-            q.push(" AND t.customer_id = ").push_arg(c);
-            " ORDER BY t.created_at DESC, t.id DESC"
+        if let Some(c) = &f.category {
+            q.push(" AND t.category = ").push_arg(c);
         }
     };
-    if let Some(s) = f.status {
-        q.push(" AND t.status = ").push_arg(s.code());
+    let mut q = Query::new("");
+    match f.queue {
+        Queue::Mine | Queue::Team | Queue::Open => {
+            // What falls due first, then the paused (nothing due): each
+            // part read in its index's order and cut, then the two joined.
+            let reach = limit + offset;
+            let part = |n: u8| {
+                SELECT.replacen(
+                    " FROM tickets t ",
+                    &format!(", t.next_due_at, {n} AS part FROM tickets t "),
+                    1,
+                )
+            };
+            q.push(&format!("SELECT * FROM ({} WHERE", part(0)));
+            conditions(&mut q);
+            q.push(" AND t.next_due_at IS NOT NULL ORDER BY t.next_due_at, t.id LIMIT ")
+                .push_arg(reach);
+            q.push(&format!(") a UNION ALL SELECT * FROM ({} WHERE", part(1)));
+            conditions(&mut q);
+            q.push(" AND t.next_due_at IS NULL ORDER BY t.id LIMIT ")
+                .push_arg(reach);
+            q.push(") b ORDER BY part, next_due_at, id");
+        }
+        Queue::BreachingSoon => {
+            q.push(&format!("{SELECT} WHERE"));
+            conditions(&mut q);
+            q.push(" ORDER BY t.next_due_at, t.id");
+        }
+        Queue::All | Queue::Customer(_) => {
+            q.push(&format!("{SELECT} WHERE"));
+            conditions(&mut q);
+            q.push(" ORDER BY t.created_at DESC, t.id DESC");
+        }
     }
-    if let Some(s) = f.severity {
-        q.push(" AND t.severity = ").push_arg(s.code());
-    }
-    if let Some(c) = &f.category {
-        q.push(" AND t.category = ").push_arg(c);
-    }
-    q.push(order);
-    q.push(" LIMIT ").push_arg(f.limit.clamp(1, 500));
-    q.push(" OFFSET ").push_arg(f.offset.max(0));
+    q.push(" LIMIT ").push_arg(limit);
+    q.push(" OFFSET ").push_arg(offset);
     let rows: Vec<Row> = db.conn().fetch_all(q).await?;
     rows.into_iter().map(|r| r.into_ticket(now)).collect()
 }

@@ -24,6 +24,7 @@ pub mod interactions;
 pub mod jobs;
 pub mod merge;
 pub mod notifications;
+pub mod outbox;
 pub mod rate;
 pub mod report;
 pub mod scripts;

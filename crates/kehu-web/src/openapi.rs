@@ -34,13 +34,13 @@ impl Modify for Security {
         admin::list_fields, admin::create_field, admin::update_field,
         admin::list_tokens, admin::create_token, admin::revoke_token, admin::audit,
         imports::create, imports::list, imports::get, imports::rejects,
-        tickets::create, tickets::get, tickets::list, tickets::events, tickets::entry, tickets::status,
+        tickets::create, tickets::get, tickets::update, tickets::list, tickets::events, tickets::entry, tickets::status,
         tickets::promise, tickets::assign, tickets::solutions, tickets::offer, tickets::choose,
         tickets::compensations, tickets::compensate, tickets::resolve, tickets::survey,
         tickets::categories, tickets::save_category,
         tickets::list_scripts, tickets::create_script, tickets::update_script, tickets::delete_script,
         tickets::get_sla, tickets::patch_sla, tickets::list_notifications, tickets::read_notifications,
-        tickets::list_tasks, tickets::task_done,
+        tickets::list_tasks, tickets::task_done, tickets::outbox, tickets::outbox_sent,
     ),
     modifiers(&Security)
 )]

@@ -81,9 +81,9 @@ CREATE TABLE tickets (
     public_token_hash TEXT UNIQUE
 );
 CREATE INDEX tickets_customer ON tickets(customer_id, created_at);
-CREATE INDEX tickets_assignee_open ON tickets(assignee_id, next_due_at) WHERE resolved_at IS NULL;
-CREATE INDEX tickets_team_open ON tickets(team_id, next_due_at) WHERE resolved_at IS NULL;
-CREATE INDEX tickets_due_open ON tickets(next_due_at) WHERE resolved_at IS NULL;
+CREATE INDEX tickets_assignee_open ON tickets(assignee_id, next_due_at, id) WHERE resolved_at IS NULL;
+CREATE INDEX tickets_team_open ON tickets(team_id, next_due_at, id) WHERE resolved_at IS NULL;
+CREATE INDEX tickets_due_open ON tickets(next_due_at, id) WHERE resolved_at IS NULL;
 CREATE INDEX tickets_created ON tickets(created_at);
 
 -- Stretches of waiting on the customer; ended_at NULL while waiting.

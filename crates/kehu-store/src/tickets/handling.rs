@@ -979,3 +979,142 @@ pub async fn resolve(
     tx.commit().await?;
     Ok(t)
 }
+
+/// Changes to a ticket's description fields, as sent; absent means keep.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketPatch {
+    pub subject: Option<String>,
+    pub category: Option<String>,
+    pub product: Option<String>,
+    pub department: Option<String>,
+    pub purpose: Option<String>,
+    /// A new severity takes that severity's targets as they are now and
+    /// moves the due times.
+    pub severity: Option<String>,
+}
+
+fn keep(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim)
+}
+
+/// Re-describes a ticket (subject, category, product, department, purpose,
+/// severity). The method stays the one the ticket was opened with.
+pub async fn update(
+    db: &Db,
+    by: &Principal,
+    id: &TicketId,
+    p: &TicketPatch,
+    clock: &Clock,
+) -> Result<Ticket> {
+    let (t, _) = writable(db, by, id, clock.now).await?;
+    let mut e = FieldErrors::new();
+    let subject = match keep(&p.subject) {
+        Some(s) => e.take(
+            "subject",
+            text::required(s, kehu_domain::ticket::SUBJECT_MAX),
+        ),
+        None => Some(t.subject.clone()),
+    };
+    let category = match keep(&p.category) {
+        Some("") => Some(None),
+        Some(c) => match super::category_method(db, Some(c)).await {
+            Ok(_) => Some(Some(c.to_string())),
+            Err(pr) => {
+                e.add("category", pr);
+                None
+            }
+        },
+        None => Some(t.category.clone()),
+    };
+    let product = match keep(&p.product) {
+        Some(s) => e.take("product", text::optional(s, 200)),
+        None => Some(t.product.clone()),
+    };
+    let department = match keep(&p.department) {
+        Some(s) => e.take("department", text::optional(s, 100)),
+        None => Some(t.department.clone()),
+    };
+    let purpose = match keep(&p.purpose) {
+        Some(s) => e.take("purpose", kehu_domain::ticket::Purpose::parse(s)),
+        None => Some(t.purpose),
+    };
+    let severity = match keep(&p.severity) {
+        Some(s) => e.take("severity", kehu_domain::ticket::Severity::parse(s)),
+        None => Some(t.severity),
+    };
+    e.into_result()?;
+    let (subject, category, product, department, purpose, severity) = (
+        subject.expect("checked"),
+        category.expect("checked"),
+        product.expect("checked"),
+        department.expect("checked"),
+        purpose.expect("checked"),
+        severity.expect("checked"),
+    );
+    let target = if severity != t.severity {
+        crate::sla::targets(db).await?[&severity]
+    } else {
+        t.sla
+    };
+    let now = clock.now;
+    let mut tx = db.begin().await?;
+    tx.execute(
+        Query::new(
+            "UPDATE tickets SET subject = $2, category = $3, product = $4, department = $5, purpose = $6, \
+             severity = $7, first_response_minutes = $8, resolution_minutes = $9 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&subject)
+        .bind(category.as_deref())
+        .bind(product.as_deref())
+        .bind(department.as_deref())
+        .bind(purpose.code())
+        .bind(severity.code())
+        .bind(target.first_response_minutes)
+        .bind(target.resolution_minutes),
+    )
+    .await?;
+    let old = json!({"subject": t.subject, "category": t.category, "product": t.product, "department": t.department,
+        "purpose": t.purpose.code(), "severity": t.severity.code()});
+    let new = json!({"subject": subject, "category": category, "product": product, "department": department,
+        "purpose": purpose.code(), "severity": severity.code()});
+    let changes = audit::diff(
+        old.as_object().expect("object"),
+        new.as_object().expect("object"),
+    );
+    if changes.is_empty() {
+        return Ok(t);
+    }
+    event(
+        &mut tx,
+        id,
+        now,
+        Some(&by.user_id),
+        EventKind::Changed,
+        None,
+        None,
+        None,
+        json!({"changes": changes}),
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &Actor::from(by),
+        Entry {
+            action: "update",
+            entity: "ticket",
+            entity_id: id.as_str(),
+            customer_id: Some(&t.customer_id),
+            changes,
+        },
+    )
+    .await?;
+    let fresh = load_tx(&mut tx, id, now).await?;
+    if severity != t.severity {
+        clock::refresh(&mut tx, db, &fresh, clock.zone).await?;
+    }
+    let fresh = load_tx(&mut tx, id, now).await?;
+    tx.commit().await?;
+    Ok(fresh)
+}

@@ -58,7 +58,7 @@ pub fn routes() -> Router<AppState> {
             get(analytics::models).post(analytics::fit),
         )
         .route("/tickets", get(tickets::list).post(tickets::create))
-        .route("/tickets/{id}", get(tickets::get))
+        .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route("/tickets/{id}/events", get(tickets::events))
         .route("/tickets/{id}/entries", post(tickets::entry))
         .route("/tickets/{id}/status", post(tickets::status))
@@ -94,6 +94,8 @@ pub fn routes() -> Router<AppState> {
         .route("/notifications", get(tickets::list_notifications))
         .route("/notifications/read", post(tickets::read_notifications))
         .route("/tasks", get(tickets::list_tasks))
+        .route("/outbox", get(tickets::outbox))
+        .route("/outbox/{id}/sent", post(tickets::outbox_sent))
         .route("/tasks/{id}/done", post(tickets::task_done))
         .route("/me", get(admin::me))
         .route("/users", get(admin::list_users).post(admin::create_user))

@@ -212,6 +212,23 @@ pub fn filter(p: &ListParams) -> Result<ListFilter, FieldErrors> {
     })
 }
 
+/// Re-describe a ticket: subject, category, product, department, purpose,
+/// severity (a new severity moves the due times to its targets).
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)), request_body = handling::TicketPatch,
+    responses((status = 200, body = Ticket), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)), security(("bearer" = [])))]
+pub async fn update(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<handling::TicketPatch>,
+) -> ApiResult<Json<Ticket>> {
+    Ok(Json(
+        handling::update(&s.db, &u.principal, &path_id(&id)?, &b, &clock(&s))
+            .await
+            .or_problem(u.lang)?,
+    ))
+}
+
 /// The ticket's history: steps, replies, notes, promises, escalations.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/events", tag = "tickets", params(("id" = String, Path)),
     responses((status = 200, body = Vec<Event>), (status = 404, body = ProblemDoc)), security(("bearer" = [])))]
@@ -712,6 +729,36 @@ pub async fn task_done(
 ) -> ApiResult<StatusCode> {
     let id: TaskId = path_id(&id)?;
     tasks::complete(&s.db, &u.principal, &id, Timestamp::now())
+        .await
+        .or_problem(u.lang)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Messages to customers waiting for a channel to deliver them (admins):
+/// survey links and the like; put the server's address in front of a link
+/// path, deliver, then mark the message sent.
+#[utoipa::path(get, path = "/api/v1/outbox", tag = "tickets",
+    responses((status = 200, body = Vec<kehu_store::outbox::Message>), (status = 403, body = ProblemDoc)), security(("bearer" = [])))]
+pub async fn outbox(
+    State(s): State<AppState>,
+    u: ApiUser,
+) -> ApiResult<Json<Vec<kehu_store::outbox::Message>>> {
+    Ok(Json(
+        kehu_store::outbox::pending(&s.db, &u.principal, 500)
+            .await
+            .or_problem(u.lang)?,
+    ))
+}
+
+/// Mark an outbox message delivered (admins).
+#[utoipa::path(post, path = "/api/v1/outbox/{id}/sent", tag = "tickets", params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = ProblemDoc), (status = 404, body = ProblemDoc)), security(("bearer" = [])))]
+pub async fn outbox_sent(
+    State(s): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    kehu_store::outbox::mark_sent(&s.db, &u.principal, &id, Timestamp::now())
         .await
         .or_problem(u.lang)?;
     Ok(StatusCode::NO_CONTENT)

@@ -117,6 +117,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("tickets.reopen", "重新打开", "Reopen"),
     ("tickets.close", "关闭", "Close"),
     ("tickets.assign", "分派", "Assign"),
+    ("tickets.edit", "修改工单信息", "Edit ticket"),
     ("tickets.tasks", "回访任务", "Follow-up tasks"),
     ("tickets.done", "完成", "Done"),
     ("tickets.surveys", "满意度调查", "Surveys"),
@@ -160,6 +161,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets/{id}/status", post(status))
         .route("/tickets/{id}/promise", post(promise))
         .route("/tickets/{id}/assign", post(assign))
+        .route("/tickets/{id}/edit", post(edit))
         .route("/tickets/{id}/solutions", post(offer))
         .route("/tickets/{id}/solutions/{sid}/choose", post(choose))
         .route("/tickets/{id}/compensations", post(compensate))
@@ -604,6 +606,9 @@ struct ShowPage {
     surveys: Vec<SurveyView>,
     survey_link: String,
     assignees: Vec<Opt>,
+    edit_categories: Vec<Opt>,
+    edit_purposes: Vec<Opt>,
+    edit_severities: Vec<Opt>,
     can_write: bool,
     is_open: bool,
     can_wait: bool,
@@ -811,6 +816,29 @@ async fn show_page(
         surveys,
         survey_link: shown.survey_link,
         assignees: assignees(s, &c, t.assignee_id.as_ref()).await.page(lang)?,
+        edit_categories: tickets::categories(&s.db)
+            .await
+            .page(lang)?
+            .into_iter()
+            .filter(|x| x.active || t.category.as_deref() == Some(x.name.as_str()))
+            .map(|x| Opt {
+                selected: t.category.as_deref() == Some(x.name.as_str()),
+                value: x.name.clone(),
+                label: x.name,
+            })
+            .collect(),
+        edit_purposes: opts(
+            Purpose::ALL,
+            Purpose::code,
+            |x| x.label(lang),
+            t.purpose.code(),
+        ),
+        edit_severities: opts(
+            Severity::ALL,
+            Severity::code,
+            |x| x.label(lang),
+            t.severity.code(),
+        ),
         can_write,
         is_open: t.is_open(),
         can_wait: t.status.can_move_to(Status::Waiting),
@@ -948,6 +976,27 @@ pub async fn assign(
         }
     };
     after(&s, &u, &id, "assign", p, r).await
+}
+
+pub async fn edit(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(u, pairs): TicketForm,
+) -> Answer {
+    let id: TicketId = parse_id(&id, u.lang)?;
+    let p = Posted::new(pairs);
+    let patch = handling::TicketPatch {
+        subject: Some(p.get("subject")),
+        category: Some(p.get("category")),
+        product: Some(p.get("product")),
+        department: Some(p.get("department")),
+        purpose: Some(p.get("purpose")),
+        severity: Some(p.get("severity")),
+    };
+    let r = handling::update(&s.db, &u.principal, &id, &patch, &clock(&s))
+        .await
+        .map(|_| ());
+    after(&s, &u, &id, "edit", p, r).await
 }
 
 pub async fn offer(

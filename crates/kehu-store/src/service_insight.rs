@@ -87,6 +87,10 @@ pub struct Insight {
     /// Arrivals: `[weekday Monday = 0][hour]`.
     pub heat: [[u64; 24]; 7],
     pub keywords: Vec<Keyword>,
+    /// The ten most mentioned words month by month: the words, then per
+    /// month (`YYYY-MM`) the texts that mention each.
+    pub trend_words: Vec<String>,
+    pub trend: Vec<(String, Vec<u64>)>,
     /// Texts read for the keywords, this period and the one before.
     pub texts_now: u64,
     pub texts_before: u64,
@@ -172,19 +176,57 @@ pub async fn insight(
     let texts_now = texts(db, by, f).await?;
     let texts_before = texts(db, by, &before).await?;
     let mut out = aggregate(&tickets, &comps, &surveys, zone, now);
-    let m_now = voc::mentions(texts_now.iter().map(String::as_str));
-    let m_before = voc::mentions(texts_before.iter().map(String::as_str));
+    // Each text's words, found once and counted three ways.
+    let words_now: Vec<(i64, std::collections::HashSet<String>)> = texts_now
+        .iter()
+        .map(|(at, t)| (*at, voc::words(t)))
+        .collect();
+    let count = |w: &[(i64, std::collections::HashSet<String>)]| {
+        let mut m: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+        for (_, set) in w {
+            for x in set {
+                *m.entry(x.clone()).or_default() += 1;
+            }
+        }
+        m
+    };
+    let m_now = count(&words_now);
+    let m_before = voc::mentions(texts_before.iter().map(|(_, t)| t.as_str()));
     out.keywords = voc::top_keywords(&m_now, &m_before, 30);
+    out.trend_words = out
+        .keywords
+        .iter()
+        .take(10)
+        .map(|k| k.word.clone())
+        .collect();
+    let mut by_month: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (at, set) in &words_now {
+        let month = Timestamp::from_millis(*at)
+            .unwrap_or(now)
+            .utc()
+            .with_timezone(&zone)
+            .format("%Y-%m")
+            .to_string();
+        let row = by_month
+            .entry(month)
+            .or_insert_with(|| vec![0; out.trend_words.len()]);
+        for (i, w) in out.trend_words.iter().enumerate() {
+            if set.contains(w) {
+                row[i] += 1;
+            }
+        }
+    }
+    out.trend = by_month.into_iter().collect();
     out.texts_now = texts_now.len() as u64;
     out.texts_before = texts_before.len() as u64;
     Ok(out)
 }
 
-/// Ticket texts and survey comments of a period, newest first, at most
-/// [`VOC_TEXTS`] of each.
-async fn texts(db: &Db, by: &Principal, f: &Filter) -> Result<Vec<String>> {
+/// Ticket texts and survey comments of a period with their time, newest
+/// first, at most [`VOC_TEXTS`] of each.
+async fn texts(db: &Db, by: &Principal, f: &Filter) -> Result<Vec<(i64, String)>> {
     let mut q = Query::new(
-        "SELECT t.subject, t.description FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.created_at >= ",
+        "SELECT t.created_at, t.subject, t.description FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.created_at >= ",
     );
     q.push_arg(f.from)
         .push(" AND t.created_at < ")
@@ -192,10 +234,13 @@ async fn texts(db: &Db, by: &Principal, f: &Filter) -> Result<Vec<String>> {
     push_filter(&mut q, by, f);
     q.push(" ORDER BY t.created_at DESC LIMIT ")
         .push_arg(VOC_TEXTS);
-    let rows: Vec<(String, String)> = db.conn().fetch_all(q).await?;
-    let mut out: Vec<String> = rows.into_iter().map(|(s, d)| format!("{s}\n{d}")).collect();
+    let rows: Vec<(i64, String, String)> = db.conn().fetch_all(q).await?;
+    let mut out: Vec<(i64, String)> = rows
+        .into_iter()
+        .map(|(at, s, d)| (at, format!("{s}\n{d}")))
+        .collect();
     let mut q = Query::new(
-        "SELECT s.comment FROM surveys s LEFT JOIN tickets t ON t.id = s.ticket_id \
+        "SELECT s.answered_at, s.comment FROM surveys s LEFT JOIN tickets t ON t.id = s.ticket_id \
          JOIN customers c ON c.id = s.customer_id WHERE s.comment IS NOT NULL AND s.answered_at >= ",
     );
     q.push_arg(f.from)
@@ -204,8 +249,8 @@ async fn texts(db: &Db, by: &Principal, f: &Filter) -> Result<Vec<String>> {
     push_filter(&mut q, by, f);
     q.push(" ORDER BY s.answered_at DESC LIMIT ")
         .push_arg(VOC_TEXTS);
-    let rows: Vec<(String,)> = db.conn().fetch_all(q).await?;
-    out.extend(rows.into_iter().map(|(c,)| c));
+    let rows: Vec<(i64, String)> = db.conn().fetch_all(q).await?;
+    out.extend(rows);
     Ok(out)
 }
 

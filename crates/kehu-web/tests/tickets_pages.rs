@@ -366,6 +366,7 @@ both!(
             "sla",
             "compensation",
             "keywords",
+            "keyword_trend",
             "heat",
         ] {
             assert!(page.contains(&format!("id=\"report-{id}\"")), "{id}");

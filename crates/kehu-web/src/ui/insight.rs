@@ -286,6 +286,22 @@ pub fn tables(i: &Insight, lang: Lang) -> Vec<Table> {
             })
             .collect(),
     });
+    out.push(Table {
+        id: "keyword_trend",
+        title: t("高频词逐月变化", "Frequent words month by month"),
+        headers: std::iter::once(t("月份", "Month"))
+            .chain(i.trend_words.iter().cloned())
+            .collect(),
+        rows: i
+            .trend
+            .iter()
+            .map(|(m, counts)| {
+                std::iter::once(Cell::text(m))
+                    .chain(counts.iter().map(|n| Cell::int(*n as i64)))
+                    .collect()
+            })
+            .collect(),
+    });
     let days = if lang == Lang::En {
         WEEKDAYS_EN
     } else {
@@ -379,6 +395,12 @@ fn chart(t: &Table, lang: Lang) -> Option<Value> {
             o["xAxis"]["axisLabel"] = json!({"rotate": 45});
             o
         }
+        "keyword_trend" => base(
+            col(t, 0),
+            (1..t.headers.len())
+                .map(|c| json!({"name": t.headers[c], "type": "line", "data": col(t, c)}))
+                .collect(),
+        ),
         "heat" => {
             let mut data = vec![];
             let mut max = 1.0f64;

@@ -71,18 +71,16 @@ pub(crate) async fn create_in(
         .unwrap_or_default();
     tx.execute(
         Query::new(
-            "INSERT INTO outbox (id, customer_id, channel, recipient, subject, body, created_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            "INSERT INTO outbox (id, customer_id, channel, recipient, subject, body, link, created_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
         )
         .bind(new_id())
         .bind(customer)
         .bind(via)
         .bind(recipient)
         .bind(format!("服务满意度调查{about}"))
-        .bind(format!(
-            "您好！感谢您对我们的信任。请花一分钟评价我们这次的服务{about}：{}",
-            link_path(&token)
-        ))
+        .bind(format!("您好！感谢您对我们的信任。请花一分钟评价我们这次的服务{about}："))
+        .bind(link_path(&token))
         .bind(now),
     )
     .await?;

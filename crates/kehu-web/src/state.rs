@@ -20,6 +20,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The largest file an upload may carry, in bytes.
     pub max_upload: u64,
+    /// The address customers open, for links shown to be sent by hand.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -29,6 +31,7 @@ impl Default for Config {
             timezone: chrono_tz::Asia::Shanghai,
             data_dir: PathBuf::from("data"),
             max_upload: DEFAULT_MAX_UPLOAD,
+            public_url: None,
         }
     }
 }

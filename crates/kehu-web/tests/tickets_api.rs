@@ -394,6 +394,57 @@ both!(a_ticket_worked_to_resolution, |kind| async move {
         .expect(200)
         .await;
     assert_eq!(closed["status"], "closed");
+    // The survey waits in the outbox for a channel (admins only).
+    app.get(&agent, "/api/v1/outbox").problem(403).await;
+    let outbox = app.get(&admin, "/api/v1/outbox").expect(200).await;
+    let msg = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["recipient"] == "wf@example.com")
+        .expect("the survey message")
+        .clone();
+    assert_eq!(msg["channel"], "email");
+    assert_eq!(msg["link"], link["path"]);
+    app.post(
+        &admin,
+        &format!("/api/v1/outbox/{}/sent", id_of(&msg)),
+        json!({}),
+    )
+    .expect(204)
+    .await;
+    app.post(
+        &admin,
+        &format!("/api/v1/outbox/{}/sent", id_of(&msg)),
+        json!({}),
+    )
+    .problem(404)
+    .await;
+    // Re-describing: a new severity moves the due times; bad values are named.
+    let moved = app
+        .patch(
+            &agent,
+            &p,
+            json!({"severity": "low", "department": "门店运营部"}),
+        )
+        .expect(200)
+        .await;
+    assert_eq!(moved["severity"], "low");
+    assert_eq!(moved["department"], "门店运营部");
+    assert_eq!(moved["sla"]["resolution_minutes"], 2400);
+    assert!(moved["resolution_due_at"].as_str() > t["resolution_due_at"].as_str());
+    let bad = app
+        .patch(
+            &agent,
+            &p,
+            json!({"severity": "meh", "category": "不存在的类别", "subject": ""}),
+        )
+        .problem(422)
+        .await;
+    assert_eq!(error_fields(&bad), ["category", "severity", "subject"]);
+    app.patch(&agent, &p, json!({"colour": "red"}))
+        .problem(422)
+        .await;
 
     // Settings: admins change targets and hours; new tickets use them.
     let sla = app.get(&agent, "/api/v1/sla").expect(200).await;

@@ -243,6 +243,17 @@ both!(scripts_and_service_settings, |kind| async move {
             .status(),
         403
     );
+    assert_eq!(
+        app.page(&agent, "/admin/outbox")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let (status, page) = text(app.page(&admin, "/admin/outbox")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"outbox\"") || page.contains("class=\"empty\""));
     let (status, page) = text(app.page(&admin, "/admin/service")).await;
     assert_eq!(status, 200);
     assert!(page.contains("09:00-18:00"));

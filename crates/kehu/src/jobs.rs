@@ -5,7 +5,8 @@
 //! fitting the customer-value models on yesterday's purchase history once a
 //! day, claimed in the database so that one server of several does it; and
 //! every few seconds, the due jobs of the database job queue (promise
-//! reminders, escalations, surveys), each run once across all servers.
+//! reminders, escalations, surveys), each run once across all servers, and
+//! with SMTP configured, the e-mail waiting in the outbox.
 
 use kehu_domain::time::Timestamp;
 use kehu_store::{analytics, customers, import_jobs, jobs, Db};
@@ -14,8 +15,25 @@ use std::time::Duration;
 /// How often a server looks for due queue jobs.
 const QUEUE_TICK: Duration = Duration::from_secs(15);
 
-pub fn spawn(db: Db, zone: chrono_tz::Tz) {
+pub fn spawn(db: Db, zone: chrono_tz::Tz, mailer: Option<std::sync::Arc<crate::mail::Mailer>>) {
     let queue_db = db.clone();
+    if let Some(m) = mailer {
+        let mail_db = db.clone();
+        let worker = format!("{}:{}", hostname(), std::process::id());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(QUEUE_TICK);
+            loop {
+                tick.tick().await;
+                match m.send_pending(&mail_db, &worker).await {
+                    Ok(r) if r.sent + r.failed > 0 => {
+                        tracing::info!(sent = r.sent, failed = r.failed, "sent e-mail")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "sending e-mail failed"),
+                }
+            }
+        });
+    }
     let worker = format!("{}:{}", hostname(), std::process::id());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(QUEUE_TICK);

@@ -10,6 +10,7 @@ mod demo_tickets;
 mod export;
 mod import;
 mod jobs;
+mod mail;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -54,6 +55,22 @@ enum Command {
         /// Load this many demo customers first if the database has no users.
         #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000")]
         demo: Option<usize>,
+        /// The address customers open (e.g. https://crm.example.com): put
+        /// in front of the links sent to them (surveys).
+        #[arg(long, env = "KEHU_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Send e-mail through this SMTP server
+        /// (smtp://user:password@host:587?tls=required, smtps://host);
+        /// without it, messages wait in the outbox for an integration.
+        #[arg(long, env = "KEHU_SMTP_URL", requires = "public_url")]
+        smtp_url: Option<String>,
+        /// The sender of e-mail.
+        #[arg(
+            long,
+            env = "KEHU_MAIL_FROM",
+            default_value = "kehu <noreply@localhost>"
+        )]
+        mail_from: String,
     },
     /// Bring the database schema up to date.
     Migrate,
@@ -382,8 +399,19 @@ async fn main() -> Result<()> {
             data_dir,
             max_upload_mb,
             demo,
+            public_url,
+            smtp_url,
+            mail_from,
         } => {
             let tz = time_zone(&timezone)?;
+            let mailer = match &smtp_url {
+                Some(url) => Some(std::sync::Arc::new(mail::Mailer::new(
+                    url,
+                    &mail_from,
+                    public_url.as_deref().unwrap_or_default(),
+                )?)),
+                None => None,
+            };
             let started = std::time::Instant::now();
             let db = open(&cli.database_url).await?;
             if let Some(n) = demo {
@@ -399,7 +427,7 @@ async fn main() -> Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {bind}"))?;
             let addr = listener.local_addr()?;
-            jobs::spawn(db.clone(), tz);
+            jobs::spawn(db.clone(), tz, mailer);
             let state = kehu_web::AppState::new(
                 db.clone(),
                 kehu_web::Config {
@@ -407,6 +435,7 @@ async fn main() -> Result<()> {
                     timezone: tz,
                     data_dir: data_dir.unwrap_or_else(|| default_data_dir(&cli.database_url)),
                     max_upload: max_upload_mb.saturating_mul(1024 * 1024),
+                    public_url,
                 },
             );
             println!(

@@ -210,7 +210,9 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_user ON notifications(user_id, at);
 
--- Messages to customers waiting for a channel to deliver them.
+-- Messages to customers waiting for a channel to deliver them. `link` is
+-- a path of this server (a survey), put after the body with the server's
+-- public address. A sender claims a message before sending it.
 CREATE TABLE outbox (
     id TEXT PRIMARY KEY,
     customer_id TEXT REFERENCES customers(id) ON DELETE CASCADE,
@@ -218,7 +220,12 @@ CREATE TABLE outbox (
     recipient TEXT,
     subject TEXT NOT NULL,
     body TEXT NOT NULL,
+    link TEXT,
     created_at BIGINT NOT NULL,
+    claimed_at BIGINT,
+    claimed_by TEXT,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    last_error TEXT,
     sent_at BIGINT
 );
 CREATE INDEX outbox_pending ON outbox(created_at) WHERE sent_at IS NULL;

@@ -146,6 +146,15 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("service.calendar_load", "载入日历", "Load calendar"),
     ("service.loaded", "已载入", "Loaded"),
     ("service.saved", "已保存", "Saved"),
+    ("nav.outbox", "待发消息", "Outbox"),
+    ("outbox.title", "待发消息", "Outbox"),
+    ("outbox.explain", "发给客户、等待发送的消息（如满意度调查链接）。配置了 SMTP 时邮件会自动发出；其他渠道请通过集成接口或手工发送后标记为已发送。", "Messages to customers waiting to go out (such as survey links). With SMTP configured, e-mail goes by itself; other channels are sent by an integration, or by hand and then marked sent."),
+    ("outbox.none", "没有待发消息", "Nothing waiting"),
+    ("outbox.channel", "渠道", "Channel"),
+    ("outbox.recipient", "收件人", "Recipient"),
+    ("outbox.text", "内容", "Text"),
+    ("outbox.mark_sent", "标记为已发送", "Mark sent"),
+    ("outbox.error", "上次失败", "Last failure"),
     ("notifications.title", "通知", "Notifications"),
     ("notifications.none", "没有通知", "No notifications"),
     ("notifications.read_all", "全部标为已读", "Mark all read"),
@@ -175,6 +184,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/service/sla", post(service_sla))
         .route("/admin/service/categories", post(service_category))
         .route("/admin/service/calendar", post(service_calendar))
+        .route("/admin/outbox", get(outbox_page))
+        .route("/admin/outbox/{id}/sent", post(outbox_sent))
         .route("/notifications", get(notifications_page))
         .route("/notifications/read", post(notifications_read))
 }
@@ -1564,4 +1575,55 @@ pub async fn notifications_read(State(s): State<AppState>, CsrfForm(u, _): Ticke
         .await
         .page(u.lang)?;
     Ok(Redirect::to("/notifications").into_response())
+}
+
+// ---------------------------------------------------------------- outbox
+
+pub struct OutboxRow {
+    pub id: String,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    pub created: String,
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "outbox.html")]
+struct OutboxPage {
+    chrome: Chrome,
+    rows: Vec<OutboxRow>,
+}
+
+pub async fn outbox_page(State(s): State<AppState>, u: WebUser) -> Answer {
+    let lang = u.lang;
+    let chrome = Chrome::new(&u, "outbox", s.config.timezone);
+    let base = s.config.public_url.clone().unwrap_or_default();
+    let rows = kehu_store::outbox::pending(&s.db, &u.principal, 500)
+        .await
+        .page(lang)?
+        .into_iter()
+        .map(|m| OutboxRow {
+            text: m.text(&base),
+            id: m.id,
+            channel: m.channel,
+            recipient: m.recipient.unwrap_or_default(),
+            subject: m.subject,
+            created: chrome.time(&m.created_at),
+            error: m.last_error.unwrap_or_default(),
+        })
+        .collect();
+    Ok(render(&OutboxPage { chrome, rows }))
+}
+
+pub async fn outbox_sent(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(u, _): TicketForm,
+) -> Answer {
+    kehu_store::outbox::mark_sent(&s.db, &u.principal, &id, Timestamp::now())
+        .await
+        .page(u.lang)?;
+    Ok(Redirect::to("/admin/outbox").into_response())
 }

@@ -628,7 +628,9 @@ both!(
             surveys::open(&db, "not-a-token", now.now).await,
             Err(Error::NotFound)
         ));
-        let forged = format!("{}A", &token[..42]);
+        // The same token but its last character.
+        let last = if token.ends_with('A') { 'B' } else { 'A' };
+        let forged = format!("{}{last}", &token[..42]);
         assert!(matches!(
             surveys::open(&db, &forged, now.now).await,
             Err(Error::NotFound)

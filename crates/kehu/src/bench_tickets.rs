@@ -26,38 +26,8 @@ const TEAMS: usize = 8;
 const AGENTS_PER_TEAM: usize = 5;
 const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 
-/// The 2026 and 2027 official holidays and make-up working days.
 fn holidays() -> Vec<(NaiveDate, DayKind)> {
-    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date");
-    let mut out = vec![];
-    for (from, to) in [
-        ("2026-01-01", "2026-01-03"),
-        ("2026-02-15", "2026-02-23"),
-        ("2026-04-04", "2026-04-06"),
-        ("2026-05-01", "2026-05-05"),
-        ("2026-06-19", "2026-06-21"),
-        ("2026-09-25", "2026-09-27"),
-        ("2026-10-01", "2026-10-07"),
-        ("2027-01-01", "2027-01-03"),
-        ("2027-02-05", "2027-02-13"),
-    ] {
-        let mut x = d(from);
-        while x <= d(to) {
-            out.push((x, DayKind::Holiday));
-            x = x.succ_opt().expect("a date");
-        }
-    }
-    for w in [
-        "2026-01-04",
-        "2026-02-14",
-        "2026-02-28",
-        "2026-05-09",
-        "2026-09-20",
-        "2026-10-10",
-    ] {
-        out.push((d(w), DayKind::Workday));
-    }
-    out
+    crate::demo_tickets::holidays_2026()
 }
 
 async fn user(db: &Db, login: &str, role: &str, team: &str) -> Result<auth::User> {

@@ -145,6 +145,42 @@ async fn audit_ticket(
     .await
 }
 
+/// What an action on a ticket records: its event, and its audit entry.
+struct Recorded<'a> {
+    kind: EventKind,
+    body: Option<&'a str>,
+    data: Value,
+    action: &'a str,
+    audit: Value,
+}
+
+/// Ends an action by one user: its event and audit entry in the action's
+/// transaction, which then commits; answers with the ticket as it is now.
+async fn finish(
+    mut tx: Tx,
+    by: &Principal,
+    t: &Ticket,
+    now: Timestamp,
+    r: Recorded<'_>,
+) -> Result<Ticket> {
+    event(
+        &mut tx,
+        &t.id,
+        now,
+        Some(&by.user_id),
+        r.kind,
+        None,
+        None,
+        r.body,
+        r.data,
+    )
+    .await?;
+    audit_ticket(&mut tx, &Actor::from(by), t, r.action, r.audit).await?;
+    let fresh = load_tx(&mut tx, &t.id, now).await?;
+    tx.commit().await?;
+    Ok(fresh)
+}
+
 fn closed_ticket() -> Error {
     Error::Invalid(FieldErrors::single(
         "status",
@@ -369,18 +405,6 @@ pub async fn promise(
         .bind(at),
     )
     .await?;
-    event(
-        &mut tx,
-        id,
-        now,
-        Some(&by.user_id),
-        EventKind::Promise,
-        None,
-        None,
-        note.flatten().as_deref(),
-        json!({"promised_at": at, "replaces": t.promised_at}),
-    )
-    .await?;
     let remind_at =
         Timestamp::from_millis((at.millis() - REMINDER_LEAD_MS).max(now.millis())).unwrap_or(now);
     let (ticket_id, promised_at) = (id.clone(), at.millis());
@@ -402,17 +426,20 @@ pub async fn promise(
         at,
     )
     .await?;
-    audit_ticket(
-        &mut tx,
-        &Actor::from(by),
+    finish(
+        tx,
+        by,
         &t,
-        "promise",
-        json!({"promised_at": at}),
+        now,
+        Recorded {
+            kind: EventKind::Promise,
+            body: note.flatten().as_deref(),
+            data: json!({"promised_at": at, "replaces": t.promised_at}),
+            action: "promise",
+            audit: json!({"promised_at": at}),
+        },
     )
-    .await?;
-    let t = load_tx(&mut tx, id, now).await?;
-    tx.commit().await?;
-    Ok(t)
+    .await
 }
 
 /// Moves a ticket to waiting on the customer (the clock stops), back to in
@@ -580,18 +607,6 @@ pub async fn assign(
             .bind(team.as_ref()),
     )
     .await?;
-    event(
-        &mut tx,
-        id,
-        now,
-        Some(&by.user_id),
-        EventKind::Assigned,
-        None,
-        None,
-        None,
-        json!({"from": t.assignee_id, "to": assignee}),
-    )
-    .await?;
     if let Some(a) = assignee.filter(|a| *a != &by.user_id) {
         crate::notifications::notify(
             &mut tx,
@@ -603,17 +618,20 @@ pub async fn assign(
         )
         .await?;
     }
-    audit_ticket(
-        &mut tx,
-        &Actor::from(by),
+    finish(
+        tx,
+        by,
         &t,
-        "assign",
-        json!({"assignee_id": assignee}),
+        now,
+        Recorded {
+            kind: EventKind::Assigned,
+            body: None,
+            data: json!({"from": t.assignee_id, "to": assignee}),
+            action: "assign",
+            audit: json!({"assignee_id": assignee}),
+        },
     )
-    .await?;
-    let t = load_tx(&mut tx, id, now).await?;
-    tx.commit().await?;
-    Ok(t)
+    .await
 }
 
 /// A solution offered to the customer.
@@ -678,29 +696,20 @@ pub async fn offer_solution(
             .bind(clock.now),
     )
     .await?;
-    event(
-        &mut tx,
-        id,
-        clock.now,
-        Some(&by.user_id),
-        EventKind::Solution,
-        None,
-        None,
-        Some(&body),
-        json!({"solution_id": sid}),
-    )
-    .await?;
-    audit_ticket(
-        &mut tx,
-        &Actor::from(by),
+    finish(
+        tx,
+        by,
         &t,
-        "solution",
-        json!({"body": body}),
+        clock.now,
+        Recorded {
+            kind: EventKind::Solution,
+            body: Some(&body),
+            data: json!({"solution_id": sid}),
+            action: "solution",
+            audit: json!({"body": body}),
+        },
     )
-    .await?;
-    let t = load_tx(&mut tx, id, clock.now).await?;
-    tx.commit().await?;
-    Ok(t)
+    .await
 }
 
 /// Records which offered solution the customer chose (one at a time).
@@ -732,29 +741,20 @@ pub async fn choose_solution(
             .bind(solution),
     )
     .await?;
-    event(
-        &mut tx,
-        id,
-        clock.now,
-        Some(&by.user_id),
-        EventKind::Choice,
-        None,
-        None,
-        Some(&body),
-        json!({"solution_id": solution}),
-    )
-    .await?;
-    audit_ticket(
-        &mut tx,
-        &Actor::from(by),
+    finish(
+        tx,
+        by,
         &t,
-        "choose_solution",
-        json!({"solution": body}),
+        clock.now,
+        Recorded {
+            kind: EventKind::Choice,
+            body: Some(&body),
+            data: json!({"solution_id": solution}),
+            action: "choose_solution",
+            audit: json!({"solution": body}),
+        },
     )
-    .await?;
-    let t = load_tx(&mut tx, id, clock.now).await?;
-    tx.commit().await?;
-    Ok(t)
+    .await
 }
 
 /// Compensation given on a ticket.
@@ -860,29 +860,20 @@ pub async fn compensate(
         .bind(clock.now),
     )
     .await?;
-    event(
-        &mut tx,
-        id,
-        clock.now,
-        Some(&by.user_id),
-        EventKind::Compensation,
-        None,
-        None,
-        note.as_deref(),
-        json!({"kind": kind.code(), "amount_fen": amount.0}),
-    )
-    .await?;
-    audit_ticket(
-        &mut tx,
-        &Actor::from(by),
+    finish(
+        tx,
+        by,
         &t,
-        "compensate",
-        json!({"kind": kind.code(), "amount_fen": amount.0}),
+        clock.now,
+        Recorded {
+            kind: EventKind::Compensation,
+            body: note.as_deref(),
+            data: json!({"kind": kind.code(), "amount_fen": amount.0}),
+            action: "compensate",
+            audit: json!({"kind": kind.code(), "amount_fen": amount.0}),
+        },
     )
-    .await?;
-    let t = load_tx(&mut tx, id, clock.now).await?;
-    tx.commit().await?;
-    Ok(t)
+    .await
 }
 
 fn non_negative(f: Fen) -> Result<Fen, Problem> {

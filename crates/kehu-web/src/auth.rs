@@ -96,6 +96,8 @@ pub struct WebUser {
     pub principal: Principal,
     pub csrf: String,
     pub lang: Lang,
+    /// Notifications not read yet (shown in the top bar).
+    pub unread: i64,
 }
 
 impl FromRequestParts<AppState> for WebUser {
@@ -124,6 +126,9 @@ impl FromRequestParts<AppState> for WebUser {
         };
         match auth::session_user(&state.db, &token).await {
             Ok(Some((user, csrf))) => Ok(WebUser {
+                unread: kehu_store::notifications::unread(&state.db, &user.id)
+                    .await
+                    .unwrap_or(0),
                 principal: user.principal(),
                 user,
                 csrf,

@@ -184,6 +184,34 @@ both!(a_ticket_worked_in_the_browser, |kind| async move {
     let (status, n) = text(app.page(&s, "/notifications")).await;
     assert_eq!(status, 200);
     assert!(n.contains("回访"), "my tasks list the follow-up");
+    // Given to the team's manager, the ticket shows in their top bar.
+    app.user("ma", "manager", "客服一部").await;
+    let m = app.session("ma", PASSWORD).await;
+    let (_, before) = text(app.page(&m, "/tickets")).await;
+    assert!(!before.contains("id=\"unread\""));
+    let (_, users) = text(app.page(&s, &at)).await;
+    let ma_id = users
+        .split("<option value=\"")
+        .filter_map(|x| x.split_once("\">"))
+        .find(|(_, rest)| rest.starts_with("ma<"))
+        .map(|(id, _)| id.to_string())
+        .expect("the manager among the assignees");
+    let r = app
+        .form(
+            &s,
+            &format!("{at}/assign"),
+            &[("_csrf", &csrf), ("assignee_id", &ma_id)],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, after) = text(app.page(&m, "/tickets?queue=all")).await;
+    assert!(
+        after.contains("id=\"unread\">1<"),
+        "one unread notification"
+    );
+    assert!(after.contains("洗衣机漏水"), "the manager sees it");
 });
 
 both!(scripts_and_service_settings, |kind| async move {

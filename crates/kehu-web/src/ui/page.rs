@@ -27,6 +27,8 @@ pub struct Chrome {
     pub csrf: String,
     /// Which top-level section is active ("customers", "admin", ...).
     pub section: &'static str,
+    /// Unread notifications.
+    pub unread: i64,
     pub tz: Tz,
 }
 
@@ -42,6 +44,7 @@ impl Chrome {
             views_analytics: u.user.role.can_view_analytics(),
             csrf: u.csrf.clone(),
             section,
+            unread: u.unread,
             tz,
         }
     }

@@ -346,10 +346,10 @@ pub async fn list(State(s): State<AppState>, u: WebUser, Query(q): Query<ListQue
         .collect();
     let filter_qs = format!(
         "queue={}&status={}&severity={}&category={}",
-        enc(&queue),
-        enc(&q.status),
-        enc(&q.severity),
-        enc(&q.category)
+        crate::auth::urlencode(&queue),
+        crate::auth::urlencode(&q.status),
+        crate::auth::urlencode(&q.severity),
+        crate::auth::urlencode(&q.category)
     );
     Ok(render(&ListPage {
         queues,
@@ -368,17 +368,6 @@ pub async fn list(State(s): State<AppState>, u: WebUser, Query(q): Query<ListQue
         filter_qs,
         chrome,
     }))
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------- new

@@ -78,15 +78,23 @@ impl Default for ListFilter {
     }
 }
 
-/// The select of a queue read in its index's order: tickets first. SQLite's
-/// planner would otherwise start from the customers of a team (an index on
-/// the scope) and sort all their tickets; `CROSS JOIN` keeps the order of
-/// the join there. PostgreSQL chooses well by itself.
+/// The select of a queue read in its index's order: tickets first, each
+/// ticket's customer looked up for the scope, until the page is full. Left
+/// to themselves the planners start from the customers of the scope (an
+/// owner's or a team's) and sort all their tickets, tens of milliseconds
+/// at a million tickets: SQLite keeps the order of a `CROSS JOIN`, and
+/// PostgreSQL does not flatten a `LATERAL` subquery with `OFFSET 0`.
 fn ordered(db: &Db) -> String {
-    match db.backend() {
+    let sql = match db.backend() {
         Backend::Sqlite => SELECT.replacen(" JOIN customers c ", " CROSS JOIN customers c ", 1),
-        Backend::Postgres => SELECT.to_string(),
-    }
+        Backend::Postgres => SELECT.replacen(
+            " JOIN customers c ON c.id = t.customer_id ",
+            " CROSS JOIN LATERAL (SELECT * FROM customers c0 WHERE c0.id = t.customer_id OFFSET 0) c ",
+            1,
+        ),
+    };
+    debug_assert_ne!(sql, SELECT, "the join of the ticket select changed");
+    sql
 }
 
 /// A page of a queue.

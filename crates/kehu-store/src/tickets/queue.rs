@@ -149,8 +149,9 @@ pub async fn list(db: &Db, by: &Principal, f: &ListFilter, now: Timestamp) -> Re
             // What falls due first, then the paused (nothing due): each
             // part read in its index's order and cut, then the two joined.
             let reach = limit + offset;
+            let select = ordered(db);
             let part = |n: u8| {
-                SELECT.replacen(
+                select.replacen(
                     " FROM tickets t ",
                     &format!(", t.next_due_at, {n} AS part FROM tickets t "),
                     1,
@@ -162,7 +163,7 @@ pub async fn list(db: &Db, by: &Principal, f: &ListFilter, now: Timestamp) -> Re
                 .push_arg(reach);
             q.push(&format!(") a UNION ALL SELECT * FROM ({} WHERE", part(1)));
             conditions(&mut q);
-            q.push(" AND t.next_due_at IS NULL ORDER BY t.id LIMIT ")
+            q.push(" AND t.next_due_at IS NULL ORDER BY t.next_due_at, t.id LIMIT ")
                 .push_arg(reach);
             q.push(") b ORDER BY part, next_due_at, id");
         }

@@ -557,7 +557,13 @@ pub(crate) fn update_query(id: &CustomerId, f: &CustomerFields, extra: Vec<(&str
 /// Creates a customer. `by` is `None` for system imports (no owner unless
 /// the fields name one).
 pub async fn create(db: &Db, by: Option<&Principal>, w: CustomerWrite) -> Result<Customer> {
-    create_in(db, by, w, false).await
+    create_in(db, by, "import", w, false).await
+}
+
+/// Creates a customer for a system path other than imports (the public
+/// support form), audited as `system:{what}`.
+pub async fn create_by_system(db: &Db, what: &str, w: CustomerWrite) -> Result<Customer> {
+    create_in(db, None, what, w, false).await
 }
 
 /// Creates a customer unless it looks like one the principal may already
@@ -568,12 +574,13 @@ pub async fn create_unless_duplicate(
     by: &Principal,
     w: CustomerWrite,
 ) -> Result<Customer> {
-    create_in(db, Some(by), w, true).await
+    create_in(db, Some(by), "import", w, true).await
 }
 
 async fn create_in(
     db: &Db,
     by: Option<&Principal>,
+    system: &str,
     w: CustomerWrite,
     refuse_duplicates: bool,
 ) -> Result<Customer> {
@@ -582,9 +589,7 @@ async fn create_in(
             return Err(Error::Forbidden);
         }
     }
-    let actor = by
-        .map(Actor::from)
-        .unwrap_or_else(|| Actor::system("import"));
+    let actor = by.map(Actor::from).unwrap_or_else(|| Actor::system(system));
     let mut tx = db.begin().await?;
     let (custom, tag_names) = check_write(&mut tx, by, &w, None).await?;
     let (owner, team) = resolve_owner(&mut tx, by, w.fields.owner_id.as_ref(), None).await?;

@@ -163,9 +163,9 @@ pub async fn file(db: &Db, d: &PublicDraft, ip: &str, clock: &Clock) -> Result<(
                 ..CustomerInput::default()
             }
             .parse()?;
-            customers::create(
+            customers::create_by_system(
                 db,
-                None,
+                "support-form",
                 CustomerWrite {
                     fields,
                     custom: Default::default(),

@@ -720,6 +720,15 @@ both!(
             .await
             .unwrap();
         assert_eq!(n, 1);
+        let by = db
+            .conn()
+            .scalar(Query::new(
+                "SELECT COUNT(*) FROM audit_log WHERE entity = 'customer' AND action = 'create' \
+                 AND actor_login = 'system:support-form'",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(by, 1, "audited as the support form");
         // The link shows replies, never internal notes.
         let note = EntryDraft {
             kind: "note".into(),

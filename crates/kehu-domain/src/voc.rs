@@ -114,10 +114,16 @@ pub fn words(text: &str) -> HashSet<String> {
 
 /// How many of `texts` mention each word.
 pub fn mentions<'a>(texts: impl IntoIterator<Item = &'a str>) -> HashMap<String, u64> {
+    let sets: Vec<HashSet<String>> = texts.into_iter().map(words).collect();
+    tally(&sets)
+}
+
+/// How many of the texts, given as their [`words`], mention each word.
+pub fn tally<'a>(texts: impl IntoIterator<Item = &'a HashSet<String>>) -> HashMap<String, u64> {
     let mut out: HashMap<String, u64> = HashMap::new();
-    for t in texts {
-        for w in words(t) {
-            *out.entry(w).or_default() += 1;
+    for set in texts {
+        for w in set {
+            *out.entry(w.clone()).or_default() += 1;
         }
     }
     out

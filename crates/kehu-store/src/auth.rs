@@ -38,6 +38,14 @@ pub(crate) fn random_token(prefix: &str) -> String {
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(b))
 }
 
+/// Whether `s` has the shape of a [`random_token`] without prefix (43
+/// characters of base64url); anything else is not one of ours.
+pub(crate) fn is_token(s: &str) -> bool {
+    s.len() == 43
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 pub(crate) fn sha256_hex(s: &str) -> String {
     let d = Sha256::digest(s.as_bytes());
     d.iter().map(|b| format!("{b:02x}")).collect()

@@ -181,16 +181,7 @@ pub async fn insight(
         .iter()
         .map(|(at, t)| (*at, voc::words(t)))
         .collect();
-    let count = |w: &[(i64, std::collections::HashSet<String>)]| {
-        let mut m: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
-        for (_, set) in w {
-            for x in set {
-                *m.entry(x.clone()).or_default() += 1;
-            }
-        }
-        m
-    };
-    let m_now = count(&words_now);
+    let m_now = voc::tally(words_now.iter().map(|(_, set)| set));
     let m_before = voc::mentions(texts_before.iter().map(|(_, t)| t.as_str()));
     out.keywords = voc::top_keywords(&m_now, &m_before, 30);
     out.trend_words = out

@@ -8,7 +8,7 @@
 //! becomes a customer (source: website). Filing is rate-limited per address
 //! and per mobile; the web layer adds its own checks against robots.
 
-use crate::auth::{random_token, sha256_hex};
+use crate::auth::{is_token, random_token, sha256_hex};
 use crate::customers::{self, CustomerWrite};
 use crate::db::Query;
 use crate::tickets::{self, handling, Clock, Origin};
@@ -223,15 +223,8 @@ pub struct PublicView {
     pub messages: Vec<(Timestamp, bool, String)>,
 }
 
-fn well_formed(token: &str) -> bool {
-    token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 async fn ticket_of(db: &Db, token: &str) -> Result<TicketId> {
-    if !well_formed(token) {
+    if !is_token(token) {
         return Err(Error::NotFound);
     }
     let row: Option<(String,)> = db

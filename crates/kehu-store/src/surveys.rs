@@ -5,7 +5,7 @@
 //! satisfaction index.
 
 use crate::audit::{self, Actor, Entry};
-use crate::auth::{random_token, sha256_hex};
+use crate::auth::{is_token, random_token, sha256_hex};
 use crate::db::Query;
 use crate::{Db, Error, Result, Tx};
 use kehu_domain::ids::{new_id, CustomerId, SurveyId, TicketId};
@@ -156,12 +156,7 @@ struct TokenRow {
 }
 
 async fn by_token(db: &Db, token: &str) -> Result<TokenRow> {
-    // Tokens are 43 characters of base64url; anything else is not one.
-    if token.len() != 43
-        || !token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if !is_token(token) {
         return Err(Error::NotFound);
     }
     db.conn()

@@ -444,12 +444,22 @@ struct Page {
     texts_now: u64,
 }
 
-fn may_view(u: &WebUser) -> Result<(), PageError> {
-    if u.principal.role.can_view_analytics() {
-        Ok(())
-    } else {
-        Err(PageError::forbidden(u.lang))
+/// The figures of the period asked for, if the user may see them.
+async fn read(
+    s: &AppState,
+    u: &WebUser,
+    p: &Params,
+) -> Result<(Insight, Filter, NaiveDate, NaiveDate), PageError> {
+    if !u.principal.role.can_view_analytics() {
+        return Err(PageError::forbidden(u.lang));
     }
+    let zone = s.config.timezone;
+    let (f, from, to) = filter(p, zone)
+        .map_err(|e| PageError::field_errors(axum::http::StatusCode::BAD_REQUEST, &e, u.lang))?;
+    let i = service_insight::insight(&s.db, &u.principal, &f, zone, Timestamp::now())
+        .await
+        .page(u.lang)?;
+    Ok((i, f, from, to))
 }
 
 pub async fn show(
@@ -457,14 +467,9 @@ pub async fn show(
     u: WebUser,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
-    may_view(&u)?;
     let lang = u.lang;
     let zone = s.config.timezone;
-    let (f, from, to) = filter(&p, zone)
-        .map_err(|e| PageError::field_errors(axum::http::StatusCode::BAD_REQUEST, &e, lang))?;
-    let i = service_insight::insight(&s.db, &u.principal, &f, zone, Timestamp::now())
-        .await
-        .page(lang)?;
+    let (i, f, from, to) = read(&s, &u, &p).await?;
     let shown = tables(&i, lang)
         .into_iter()
         .map(|t| Shown {
@@ -519,14 +524,8 @@ pub async fn export(
     u: WebUser,
     Query(p): Query<Params>,
 ) -> Result<Response, PageError> {
-    may_view(&u)?;
     let lang = u.lang;
-    let zone = s.config.timezone;
-    let (f, from, to) = filter(&p, zone)
-        .map_err(|e| PageError::field_errors(axum::http::StatusCode::BAD_REQUEST, &e, lang))?;
-    let i = service_insight::insight(&s.db, &u.principal, &f, zone, Timestamp::now())
-        .await
-        .page(lang)?;
+    let (i, _, from, to) = read(&s, &u, &p).await?;
     let Some(t) = tables(&i, lang).into_iter().find(|t| t.id == p.table) else {
         return Err(PageError::not_found(lang));
     };
@@ -536,7 +535,7 @@ pub async fn export(
         [
             (
                 header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                kehu_domain::export::Format::Xlsx.content_type().to_string(),
             ),
             (
                 header::CONTENT_DISPOSITION,

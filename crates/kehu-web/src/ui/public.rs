@@ -212,8 +212,6 @@ const CSRF_DAYS: i64 = 7;
 pub const MIN_FILL_MILLIS: i64 = 3_000;
 /// A support form older than this is stale.
 pub const MAX_FORM_AGE_MILLIS: i64 = 2 * 3600 * 1000;
-/// The purposes a customer may pick, in the order shown.
-const PURPOSES: [Purpose; 3] = [Purpose::Suggestion, Purpose::Criticism, Purpose::Accusation];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -554,7 +552,7 @@ fn support_page(
 ) -> Response {
     let tr = Tr(lang);
     let (jar, csrf) = csrf_token(state, jar);
-    let purposes = PURPOSES
+    let purposes = Purpose::ALL
         .iter()
         .map(|p| {
             let code = p.code();
@@ -1068,7 +1066,7 @@ mod tests {
 
     #[test]
     fn every_purpose_has_texts() {
-        for p in PURPOSES {
+        for p in Purpose::ALL {
             for suffix in ["", "_hint"] {
                 let key = format!("public.purpose.{}{suffix}", p.code());
                 assert!(

@@ -15,9 +15,10 @@ mkdirSync(artifacts, { recursive: true });
 const bin = process.env.KEHU_BIN
   || join(process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'kehu-target'), 'debug', 'kehu');
 
-/// Starts kehu with `users` ([login, role, team?, password]) and a browser;
-/// returns { base, browser, stop }.
-export async function startKehu(users) {
+/// Starts kehu with `users` ([login, role, team?, password]), after the
+/// kehu commands of `setup` (argument lists), and a browser; returns
+/// { base, browser, stop }.
+export async function startKehu(users, setup = []) {
   const dir = mkdtempSync(join(tmpdir(), 'kehu-e2e-'));
   const env = { ...process.env, KEHU_DATABASE_URL: `sqlite://${dir}/kehu.db` };
   const kehu = (args, input) => {
@@ -25,6 +26,7 @@ export async function startKehu(users) {
     assert.equal(r.status, 0, `kehu ${args.join(' ')} failed: ${r.stderr}`);
   };
   kehu(['migrate']);
+  for (const args of setup) kehu(args);
   for (const [login, role, team, password] of users) {
     const teamArgs = team ? ['--team', team] : [];
     kehu(['user', 'add', login, '--role', role, ...teamArgs, '--password-stdin'], `${password}\n`);

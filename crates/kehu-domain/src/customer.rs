@@ -41,6 +41,38 @@ code_enum! {
     }
 }
 
+/// A grade set by hand, with why: the reason is required (2-500
+/// characters) when a grade is set; `None` goes back to the computed grade.
+pub struct GradeOverride;
+
+impl GradeOverride {
+    pub fn parse(
+        grade: Option<&str>,
+        reason: &str,
+    ) -> Result<(Option<Grade>, String), FieldErrors> {
+        let mut e = FieldErrors::new();
+        let grade = match grade.map(str::trim).filter(|g| !g.is_empty()) {
+            None => None,
+            Some(g) => e.take("grade", Grade::parse(g)),
+        };
+        let reason = reason.trim().to_string();
+        let chars = reason.chars().count();
+        if grade.is_some() && chars < 2 {
+            e.add(
+                "reason",
+                Problem::Invalid {
+                    zh: "请写明手工调整等级的原因".into(),
+                    en: "say why the grade is set by hand".into(),
+                },
+            );
+        } else if chars > 500 {
+            e.add("reason", Problem::TooLong { max: 500 });
+        }
+        e.into_result()?;
+        Ok((grade, reason))
+    }
+}
+
 code_enum! {
     /// Gender, as far as salutations go.
     pub enum GenderCode {

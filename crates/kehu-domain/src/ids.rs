@@ -74,7 +74,8 @@ id_type!(
     OrderId,
     TicketId,
     SurveyId,
-    TaskId
+    TaskId,
+    ProductId
 );
 
 #[cfg(test)]

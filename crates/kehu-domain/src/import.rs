@@ -55,6 +55,8 @@ code_enum! {
         Amount = "amount", "金额（元）", "Amount (yuan)";
         Quantity = "quantity", "数量", "Quantity";
         Product = "product", "产品", "Product";
+        Discount = "discount", "折扣（元）", "Discount (yuan)";
+        Sku = "sku", "产品编号", "SKU";
     }
 }
 
@@ -488,6 +490,31 @@ const ORDER_HEADERS: &[(Column, &[&str])] = &[
         Column::Notes,
         &["备注", "说明", "notes", "note", "remark", "remarks"],
     ),
+    (
+        Column::Discount,
+        &[
+            "折扣",
+            "折扣（元）",
+            "折扣(元)",
+            "折扣金额",
+            "优惠",
+            "优惠金额",
+            "discount",
+        ],
+    ),
+    (
+        Column::Sku,
+        &[
+            "产品编号",
+            "商品编号",
+            "产品编码",
+            "商品编码",
+            "货号",
+            "sku",
+            "productcode",
+            "itemcode",
+        ],
+    ),
 ];
 
 fn normalise(h: &str) -> String {
@@ -719,7 +746,8 @@ impl ImportedRow {
 
     /// The order a row records, its date read in `zone` unless it carries
     /// an offset; the amount in yuan (negative for a refund), the quantity
-    /// 1 when blank.
+    /// 1 when blank, the discount in yuan (0 when blank), the product's
+    /// SKU if given.
     pub fn order(&self, zone: chrono_tz::Tz) -> Result<OrderRow, FieldErrors> {
         let mut e = FieldErrors::new();
         let order_no = e.take(
@@ -757,7 +785,23 @@ impl ImportedRow {
             "notes",
             crate::text::multiline(self.cell(Column::Notes).unwrap_or(""), 2000),
         );
-        match (order_no, ordered_at, amount, quantity, product, notes) {
+        let discount = e.take(
+            "discount",
+            match self.cell(Column::Discount) {
+                None => Ok(crate::money::Fen::ZERO),
+                Some(d) => crate::money::Fen::parse_non_negative(d),
+            },
+        );
+        let sku = e.take(
+            "sku",
+            match self.cell(Column::Sku) {
+                None => Ok(None),
+                Some(s) => crate::order::sku(s).map(Some),
+            },
+        );
+        match (
+            order_no, ordered_at, amount, quantity, product, notes, discount, sku,
+        ) {
             (
                 Some(order_no),
                 Some(ordered_at),
@@ -765,6 +809,8 @@ impl ImportedRow {
                 Some(quantity),
                 Some(product),
                 Some(notes),
+                Some(discount),
+                Some(sku),
             ) => Ok(OrderRow {
                 order_no,
                 ordered_at,
@@ -772,6 +818,8 @@ impl ImportedRow {
                 quantity,
                 product,
                 notes,
+                discount,
+                sku,
             }),
             _ => Err(e),
         }
@@ -872,6 +920,11 @@ pub struct OrderRow {
     pub quantity: u32,
     pub product: Option<String>,
     pub notes: Option<String>,
+    /// Every discount given on the order, in fen (0 when the file has
+    /// none); `amount` is what was paid after it.
+    pub discount: crate::money::Fen,
+    /// The product sold, by its SKU: the order gets a line of it.
+    pub sku: Option<String>,
 }
 
 /// The most items one order line may count.
@@ -1118,6 +1171,31 @@ mod tests {
         }
         assert_eq!(channel("E-mail").unwrap(), InteractionKind::Email);
         assert_eq!(channel("电话").unwrap(), InteractionKind::Call);
+    }
+
+    #[test]
+    fn order_rows_with_discount_and_sku() {
+        let headers: Vec<String> = ["订单号", "日期", "实付金额", "优惠金额", "产品编号"]
+            .map(String::from)
+            .to_vec();
+        let (cols, unknown) = map_headers(ImportKind::Orders, &headers);
+        assert!(unknown.is_empty(), "{unknown:?}");
+        assert_eq!(cols[3], (3, Column::Discount));
+        assert_eq!(cols[4], (4, Column::Sku));
+        let sh = chrono_tz::Asia::Shanghai;
+        let row = ImportedRow::from_record(&cols, &["SO-1", "2024-03-05", "1199", "100", "WP-100"]);
+        let o = row.order(sh).unwrap();
+        assert_eq!(o.amount.0, 119_900);
+        assert_eq!(o.discount.0, 10_000);
+        assert_eq!(o.sku.as_deref(), Some("WP-100"));
+        let plain = ImportedRow::from_record(&cols, &["SO-2", "2024-03-05", "10", "", ""]);
+        let o = plain.order(sh).unwrap();
+        assert_eq!((o.discount.0, o.sku), (0, None));
+        let bad = ImportedRow::from_record(&cols, &["SO-3", "2024-03-05", "10", "-1", "W P"]);
+        let e = bad.order(sh).unwrap_err();
+        for f in ["discount", "sku"] {
+            assert!(e.get(f).is_some(), "{f} is reported: {e:?}");
+        }
     }
 
     #[test]

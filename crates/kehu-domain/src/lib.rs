@@ -17,12 +17,14 @@ pub mod lang;
 pub mod mobile;
 pub mod money;
 pub mod name;
+pub mod order;
 pub mod role;
 pub mod search;
 pub mod survey;
 pub mod text;
 pub mod ticket;
 pub mod time;
+pub mod value;
 pub mod voc;
 
 pub use error::{FieldError, FieldErrors, Problem};

@@ -106,6 +106,11 @@ impl Role {
         )
     }
 
+    /// May add products, change them and their prices.
+    pub fn can_manage_products(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin | Role::Manager)
+    }
+
     /// May manage users, teams, custom fields, tags, the recycle bin, and
     /// read the audit log.
     pub fn is_admin(self) -> bool {

@@ -11,6 +11,7 @@
 //! otherwise (Pareto/NBD, whose gradient runs through 2F1).
 
 use std::cell::RefCell;
+use std::time::{Duration, Instant};
 
 use argmin::core::{
     CostFunction, Error, Executor, Gradient, State, TerminationReason, TerminationStatus,
@@ -36,6 +37,9 @@ pub struct FitOptions {
     /// Most runs: each restarts Nelder–Mead with a fresh simplex around the
     /// best point so far, until a run no longer improves the likelihood.
     pub max_restarts: u32,
+    /// Wall time a fit may take; past it the best point so far is the
+    /// result, reported as not converged. None: no limit.
+    pub time_limit: Option<Duration>,
 }
 
 impl Default for FitOptions {
@@ -45,6 +49,17 @@ impl Default for FitOptions {
             tolerance: 1e-12,
             gradient_tolerance: 1e-8,
             max_restarts: 4,
+            time_limit: None,
+        }
+    }
+}
+
+impl FitOptions {
+    /// The same options with what is left of the time limit at `deadline`.
+    fn until(&self, deadline: Option<Instant>) -> FitOptions {
+        FitOptions {
+            time_limit: deadline.map(|d| d.saturating_duration_since(Instant::now())),
+            ..*self
         }
     }
 }
@@ -355,13 +370,17 @@ where
         fg: &fg,
         last: RefCell::new(None),
     };
+    let deadline = opts.time_limit.map(|t| Instant::now() + t);
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
         .with_tolerance_grad(opts.gradient_tolerance)
         .and_then(|s| s.with_tolerance_cost(0.0))
         .map_err(|e| ModelError::Optimiser(e.to_string()))?;
-    let run = Executor::new(problem, solver)
-        .configure(|s| s.param(start.clone()).max_iters(opts.max_iterations))
-        .run();
+    let mut executor = Executor::new(problem, solver)
+        .configure(|s| s.param(start.clone()).max_iters(opts.max_iterations));
+    if let Some(t) = opts.time_limit {
+        executor = executor.timeout(t);
+    }
+    let run = executor.run();
     // Judge convergence by the gradient at the best point: near the optimum
     // the line search may stop on rounding noise after getting there.
     let mut from = start;
@@ -382,7 +401,7 @@ where
             }
         }
     }
-    minimize(f, from, opts)
+    minimize(f, from, &opts.until(deadline))
 }
 
 /// A point with its value and gradient.
@@ -461,7 +480,12 @@ where
     let mut best_value = f64::INFINITY;
     let mut iterations = 0;
     let mut converged = false;
+    let deadline = opts.time_limit.map(|t| Instant::now() + t);
     for run in 0..=opts.max_restarts {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|t| t.is_zero()) && best_value.is_finite() {
+            break;
+        }
         // The first simplex is wide to find the basin; restarts are tighter.
         let step = if run == 0 { 0.5 } else { 0.05 };
         let mut simplex = vec![best.clone()];
@@ -473,8 +497,12 @@ where
         let solver = NelderMead::new(simplex)
             .with_sd_tolerance(opts.tolerance)
             .map_err(|e| ModelError::Optimiser(e.to_string()))?;
-        let result = Executor::new(Objective(&f), solver)
-            .configure(|s| s.max_iters(opts.max_iterations))
+        let mut executor =
+            Executor::new(Objective(&f), solver).configure(|s| s.max_iters(opts.max_iterations));
+        if let Some(t) = left.filter(|t| !t.is_zero()) {
+            executor = executor.timeout(t);
+        }
+        let result = executor
             .run()
             .map_err(|e| ModelError::Optimiser(e.to_string()))?;
         let state = result.state();

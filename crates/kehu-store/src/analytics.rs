@@ -18,6 +18,17 @@ use std::time::Instant;
 /// The most optimiser steps a fit takes.
 const MAX_ITERATIONS: u64 = 2_000;
 
+/// The longest one model's fit may take (about ten times what Pareto/NBD
+/// needs for a million customers).
+const FIT_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Fewer buyers than this, or fewer with a repeat purchase than
+/// [`MIN_REPEAT_BUYERS`], and the recompute leaves the models unfitted:
+/// the estimates would say nothing, and the likelihood of so few customers
+/// can drift towards parameters where it is slow to evaluate.
+pub const MIN_BUYERS: usize = 20;
+pub const MIN_REPEAT_BUYERS: usize = 5;
+
 /// Customers whose orders are read per query.
 const PAGE: i64 = 20_000;
 
@@ -149,10 +160,7 @@ fn params(pairs: &[(&str, f64)]) -> serde_json::Map<String, serde_json::Value> {
 pub async fn fit(db: &Db, until: NaiveDate, unit: TimeUnit, zone: chrono_tz::Tz) -> Result<FitRun> {
     let started = Instant::now();
     let (transactions, orders) = purchases(db, until, zone).await?;
-    let unit_code = match unit {
-        TimeUnit::Day => "day",
-        TimeUnit::Week => "week",
-    };
+    let unit_code = unit_code(unit);
     let summary = summarize(transactions, day_number(until), unit)
         .map_err(|e| Error::Other(format!("summarising purchases: {e}")))?;
     let read_seconds = started.elapsed().as_secs_f64();
@@ -173,6 +181,93 @@ pub async fn fit(db: &Db, until: NaiveDate, unit: TimeUnit, zone: chrono_tz::Tz)
     Ok(run)
 }
 
+/// Fits the three models on purchases keyed by customer position (as the
+/// scores recompute reads them), keeps the fits, and gives each buyer's
+/// P(alive), expected purchases over the settings' horizon and CLV.
+pub(crate) async fn fit_base(
+    db: &Db,
+    purchases: Vec<Transaction<u32>>,
+    until: NaiveDate,
+    unit: TimeUnit,
+    horizon_weeks: u32,
+) -> Result<(Vec<ModelFit>, Vec<(u32, crate::scores::ModelValue)>)> {
+    let unit_code = unit_code(unit);
+    let (models, values) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let summary = summarize(purchases, day_number(until), unit)
+            .map_err(|e| Error::Other(format!("summarising purchases: {e}")))?;
+        let repeat = summary.iter().filter(|c| c.frequency > 0).count();
+        if summary.len() < MIN_BUYERS || repeat < MIN_REPEAT_BUYERS {
+            return Err(Error::Other(format!(
+                "too few buyers to fit the models: {} ({repeat} with a repeat purchase); \
+                 at least {MIN_BUYERS} ({MIN_REPEAT_BUYERS} with a repeat purchase) are needed",
+                summary.len()
+            )));
+        }
+        let models = fit_all(&summary, until, unit_code)?;
+        let values = apply(&models, &summary, unit, horizon_weeks)?;
+        Ok((models, values))
+    })
+    .await
+    .map_err(|e| Error::Other(format!("the fit stopped: {e}")))??;
+    save(db, &models).await?;
+    Ok((models, values))
+}
+
+fn unit_code(unit: TimeUnit) -> &'static str {
+    match unit {
+        TimeUnit::Day => "day",
+        TimeUnit::Week => "week",
+    }
+}
+
+/// Each summarised customer's value under the fits (BG/NBD for purchases,
+/// Gamma-Gamma for spend, 1% a month discounting).
+fn apply(
+    fits: &[ModelFit],
+    summary: &[kehu_models::CustomerSummary<u32>],
+    unit: TimeUnit,
+    horizon_weeks: u32,
+) -> Result<Vec<(u32, crate::scores::ModelValue)>> {
+    let bg = &fits[0];
+    let purchases = bgnbd::BgNbdParams::new(
+        param(bg, "r"),
+        param(bg, "alpha"),
+        param(bg, "a"),
+        param(bg, "b"),
+    )
+    .map_err(|e| Error::Other(format!("the BG/NBD fit: {e}")))?;
+    let spend = gamma_gamma::GammaGammaParams::new(
+        param(&fits[2], "p"),
+        param(&fits[2], "q"),
+        param(&fits[2], "v"),
+    )
+    .ok();
+    let horizon = f64::from(horizon_weeks) * 7.0 / unit.days();
+    let clv = gamma_gamma::ClvHorizon {
+        months: ((f64::from(horizon_weeks) * 7.0 / 30.0).round() as u32).max(1),
+        monthly_discount_rate: 0.01,
+        unit,
+    };
+    Ok(summary
+        .iter()
+        .map(|c| {
+            let rfm = c.rfm();
+            let clv_fen = spend.as_ref().map(|g| {
+                let s = g.conditional_expected_spend(&c.spend());
+                g.customer_lifetime_value(&purchases, &rfm, s, &clv).round() as i64
+            });
+            (
+                c.customer,
+                crate::scores::ModelValue {
+                    p_alive: purchases.probability_alive(&rfm),
+                    expected_purchases: purchases.conditional_expected_purchases(horizon, &rfm),
+                    clv_fen,
+                },
+            )
+        })
+        .collect())
+}
+
 /// Fits the three models on customer summaries.
 fn fit_all(
     summary: &[kehu_models::CustomerSummary<u32>],
@@ -184,6 +279,7 @@ fn fit_all(
     // lies at infinity, such as identical spend everywhere, never would).
     let opts = FitOptions {
         max_iterations: MAX_ITERATIONS,
+        time_limit: Some(FIT_TIME_LIMIT),
         ..FitOptions::default()
     };
     let model_error =

@@ -104,7 +104,8 @@ id_args!(
     kehu_domain::ids::OrderId,
     kehu_domain::ids::TicketId,
     kehu_domain::ids::SurveyId,
-    kehu_domain::ids::TaskId
+    kehu_domain::ids::TaskId,
+    kehu_domain::ids::ProductId
 );
 
 /// SQL text with its arguments. Static SQL names `$1..$n` itself and adds

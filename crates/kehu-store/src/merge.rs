@@ -212,6 +212,8 @@ pub async fn merge(
         let n = tx.execute(move_rows(child, survivor, merged)).await?;
         moved.insert(child.table.into(), json!(n));
     }
+    tx.execute(Query::new("DELETE FROM customer_scores WHERE customer_id = $1").bind(merged))
+        .await?;
     let referred: Vec<(String,)> = tx
         .fetch_all(
             Query::new("SELECT id FROM customers WHERE referred_by = $2 AND id <> $1")

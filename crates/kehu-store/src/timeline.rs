@@ -19,6 +19,8 @@ pub enum Item {
     Ticket(Box<crate::tickets::Ticket>),
     /// A satisfaction survey the customer answered.
     Survey(Box<crate::surveys::Survey>),
+    /// An order the customer placed (purchase history), with its lines.
+    Order(Box<crate::orders::Order>),
 }
 
 impl Item {
@@ -28,6 +30,7 @@ impl Item {
             Item::Change(a) => a.at,
             Item::Ticket(t) => t.created_at,
             Item::Survey(s) => s.answered_at.unwrap_or(s.created_at),
+            Item::Order(o) => o.ordered_at,
         }
     }
 }
@@ -75,12 +78,16 @@ pub async fn for_customer(
             .filter(|s| s.answered_at.is_some())
             .map(|s| Item::Survey(Box::new(s))),
     );
-    // An interaction's own audit entry would say the same thing twice; a
-    // ticket's handling is shown on the ticket.
+    let orders = crate::orders::of_customer(db, id, limit).await?;
+    items.extend(orders.into_iter().map(|o| Item::Order(Box::new(o))));
+    // An interaction's own audit entry would say the same thing twice (so
+    // would an order's, until it is deleted); a ticket's handling is shown
+    // on the ticket.
     items.extend(
         changes
             .into_iter()
             .filter(|a| !["interaction", "ticket", "survey"].contains(&a.entity.as_str()))
+            .filter(|a| !(a.entity == "order" && ["create", "import"].contains(&a.action.as_str())))
             .map(|mut a| {
                 if masked {
                     a.mask_phones();

@@ -869,8 +869,17 @@ both!(
             .map(|c| c.table)
             .collect();
         for (t,) in tables {
-            // The audit log keeps its ids; the search index is rebuilt.
-            if ["audit_log", "customer_terms", "duplicate_dismissals"].contains(&t.as_str()) {
+            // The audit log keeps its ids; the search index is rebuilt;
+            // the merged record's scores are dropped (the next recompute
+            // scores the survivor with every row).
+            if [
+                "audit_log",
+                "customer_terms",
+                "duplicate_dismissals",
+                "customer_scores",
+            ]
+            .contains(&t.as_str())
+            {
                 continue;
             }
             assert!(moved.contains(&t.as_str()), "merge does not move {t}");

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{admin, analytics, customers, duplicates, imports, tickets};
+use crate::api::{admin, analytics, customers, duplicates, imports, orders, tickets};
 
 struct Security;
 
@@ -27,8 +27,11 @@ impl Modify for Security {
         customers::restore, customers::reveal_phone, customers::timeline,
         customers::list_contacts, customers::create_contact, customers::get_contact, customers::update_contact, customers::delete_contact,
         customers::list_interactions, customers::create_interaction, customers::get_interaction,
+        orders::list_products, orders::create_product, orders::get_product, orders::update_product, orders::set_price,
+        orders::customer_orders, orders::create_order, orders::get_order, orders::delete_order,
         duplicates::list, duplicates::dismiss, duplicates::merge,
-        analytics::models, analytics::fit,
+        analytics::models, analytics::fit, analytics::get_settings, analytics::put_settings,
+        analytics::recompute, analytics::dashboard, analytics::customer_scores, analytics::override_grade,
         admin::me, admin::list_users, admin::get_user, admin::create_user, admin::update_user, admin::list_teams,
         admin::list_tags, admin::create_tag, admin::delete_tag,
         admin::list_fields, admin::create_field, admin::update_field,

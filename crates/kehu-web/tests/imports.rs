@@ -554,7 +554,15 @@ both!(orders_then_models, |kind| async move {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let page = html(app.page(&admin_session, "/analytics"), 200).await;
+    // The recompute runs in the background; the page shows it when done.
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = html(app.page(&admin_session, "/analytics"), 200).await;
+        if page.contains("2024-03-31") && !page.contains("scores-running") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert!(page.contains("2024-03-31"), "refitted");
     // The customer page shows what the models say of the customer.
     let c1 = app

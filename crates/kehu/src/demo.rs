@@ -229,17 +229,19 @@ pub async fn load(db: &Db, n: usize, seed: u64) -> Result<()> {
         earlier.extend(ids);
         made += size;
     }
-    // Two years of orders up to yesterday, and the models fitted on them,
-    // so that the analytics page has something to show.
+    // Two years of orders up to yesterday, worked tickets, and every
+    // customer's scores with the models fitted on them, so that the
+    // dashboard and the analytics page have something to show.
     let zone = chrono_tz::Asia::Shanghai;
     let yesterday = chrono::Utc::now().with_timezone(&zone).date_naive() - chrono::Days::new(1);
     add_orders(db, 6, seed, yesterday).await?;
-    if let Err(e) =
-        kehu_store::analytics::fit(db, yesterday, kehu_models::TimeUnit::Week, zone).await
-    {
-        tracing::warn!(error = %e, "the demo's model fit failed");
-    }
     crate::demo_tickets::load(db, seed).await?;
+    if let Err(e) =
+        kehu_store::scores::recompute(db, &actor, yesterday, kehu_models::TimeUnit::Week, zone)
+            .await
+    {
+        tracing::warn!(error = %e, "the demo's scores recompute failed");
+    }
     Ok(())
 }
 

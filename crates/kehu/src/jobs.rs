@@ -2,14 +2,15 @@
 //! customers deleted more than 30 days ago, hourly; marking import jobs
 //! whose server stopped as interrupted, at start and every minute (both
 //! idempotent, so several servers running them at once do no harm); and
-//! fitting the customer-value models on yesterday's purchase history once a
+//! recomputing every customer's scores (grade, lifecycle, RFM, profit) and
+//! fitting the customer-value models on yesterday's history once a
 //! day, claimed in the database so that one server of several does it; and
 //! every few seconds, the due jobs of the database job queue (promise
 //! reminders, escalations, surveys), each run once across all servers, and
 //! with SMTP configured, the e-mail waiting in the outbox.
 
 use kehu_domain::time::Timestamp;
-use kehu_store::{analytics, customers, import_jobs, jobs, Db};
+use kehu_store::{analytics, customers, import_jobs, jobs, scores, Db};
 use std::time::Duration;
 
 /// How often a server looks for due queue jobs.
@@ -73,8 +74,9 @@ pub fn spawn(db: Db, zone: chrono_tz::Tz, mailer: Option<std::sync::Arc<crate::m
     });
 }
 
-/// Fits the models on the purchases up to yesterday (in the business time
-/// zone) unless a server has done so today.
+/// Recomputes every customer's scores and fits the models on the
+/// purchases up to yesterday (in the business time zone) unless a server
+/// has done so today.
 async fn nightly_models(db: &Db, zone: chrono_tz::Tz) {
     let yesterday = chrono::Utc::now().with_timezone(&zone).date_naive() - chrono::Days::new(1);
     match analytics::claim_nightly(db, yesterday).await {
@@ -82,14 +84,18 @@ async fn nightly_models(db: &Db, zone: chrono_tz::Tz) {
         Ok(false) => return,
         Err(e) => return tracing::error!(error = %e, "claiming the nightly model fit failed"),
     }
-    match analytics::fit(db, yesterday, kehu_models::TimeUnit::Week, zone).await {
-        Ok(run) => tracing::info!(
+    let actor = kehu_store::audit::Actor::system("nightly");
+    let unit = kehu_models::TimeUnit::Week;
+    match scores::recompute_claimed(db, &actor, yesterday, unit, zone).await {
+        Ok(Some(run)) => tracing::info!(
             customers = run.customers,
             orders = run.orders,
-            "fitted the customer-value models"
+            seconds = run.seconds,
+            fit_error = run.fit_error.as_deref().unwrap_or(""),
+            "recomputed customer scores and fitted the customer-value models"
         ),
-        // A new database has no purchases to fit.
-        Err(e) => tracing::info!(error = %e, "no customer-value model fit"),
+        Ok(None) => tracing::info!("a customer-score recompute is already under way"),
+        Err(e) => tracing::error!(error = %e, "the nightly customer-score recompute failed"),
     }
 }
 

@@ -104,6 +104,11 @@ enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
+    /// Customer scores: grades, lifecycle, RFM, profitability, value.
+    Scores {
+        #[command(subcommand)]
+        command: ScoresCommand,
+    },
     /// Customer-value models (BG/NBD, Pareto/NBD, Gamma-Gamma) fitted on
     /// every customer's orders.
     Models {
@@ -186,9 +191,11 @@ enum ImportCommand {
     },
     /// Orders (外部编号/external_id, 客户/customer, 手机/mobile or
     /// 邮箱/email naming the customer; 日期/date, 金额/amount in yuan,
-    /// optional 数量/quantity, 订单号/order_no, 产品/product, 备注/notes). An
-    /// order with the same order number, or else the same customer, date,
-    /// amount and quantity, is not added twice.
+    /// optional 数量/quantity, 订单号/order_no, 产品/product, 备注/notes,
+    /// 折扣/discount in yuan (the amount being what was paid), 产品编号/sku:
+    /// the order gets a line of that product, an unknown SKU rejects the
+    /// row). An order with the same order number, or else the same
+    /// customer, date, amount and quantity, is not added twice.
     Orders {
         #[command(flatten)]
         run: ImportRun,
@@ -232,6 +239,27 @@ enum ExportCommand {
         #[command(flatten)]
         filters: export::Filters,
         /// Business time zone for the creation times.
+        #[arg(long, env = "KEHU_TIMEZONE", default_value = "Asia/Shanghai")]
+        timezone: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScoresCommand {
+    /// Recompute every customer's grade, key/general tier, lifecycle class,
+    /// RFM, profitability and lifetime value (fitting the models on the
+    /// same purchases), as the nightly job does.
+    Recompute {
+        /// The observation day, YYYY-MM-DD in the business time zone
+        /// (default: yesterday).
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+        /// The models' time unit: day or week.
+        #[arg(long, default_value = "week")]
+        unit: String,
+        /// Print the run's report as JSON.
+        #[arg(long)]
+        json: bool,
         #[arg(long, env = "KEHU_TIMEZONE", default_value = "Asia/Shanghai")]
         timezone: String,
     },
@@ -324,6 +352,27 @@ fn decode_text(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(s) => s.trim_start_matches('\u{feff}').to_string(),
         Err(_) => encoding_rs::GB18030.decode(bytes).0.into_owned(),
+    }
+}
+
+/// A day given as YYYY-MM-DD, or yesterday in `zone`.
+fn day_or_yesterday(
+    flag: &str,
+    day: Option<&str>,
+    zone: chrono_tz::Tz,
+) -> Result<chrono::NaiveDate> {
+    match day {
+        Some(d) => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+            .with_context(|| format!("{flag} {d:?} is not a date (YYYY-MM-DD)")),
+        None => Ok(chrono::Utc::now().with_timezone(&zone).date_naive() - chrono::Days::new(1)),
+    }
+}
+
+fn time_unit(unit: &str) -> Result<kehu_models::TimeUnit> {
+    match unit.trim() {
+        "day" | "days" => Ok(kehu_models::TimeUnit::Day),
+        "week" | "weeks" => Ok(kehu_models::TimeUnit::Week),
+        other => bail!("--unit {other:?}: day or week"),
     }
 }
 
@@ -654,6 +703,53 @@ async fn main() -> Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
+        Command::Scores {
+            command:
+                ScoresCommand::Recompute {
+                    as_of,
+                    unit,
+                    json,
+                    timezone,
+                },
+        } => {
+            let zone = time_zone(&timezone)?;
+            let as_of = day_or_yesterday("--as-of", as_of.as_deref(), zone)?;
+            let unit = time_unit(&unit)?;
+            let db = open(&cli.database_url).await?;
+            let actor = kehu_store::audit::Actor::system("cli");
+            let Some(run) =
+                kehu_store::scores::recompute_claimed(&db, &actor, as_of, unit, zone).await?
+            else {
+                bail!("a recompute is already under way on this database");
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&run)?);
+            } else {
+                println!(
+                    "{} customers ({} buyers, {} key), {} orders, as of {}; {} grades changed",
+                    run.customers,
+                    run.buyers,
+                    run.key_customers,
+                    run.orders,
+                    as_of,
+                    run.grades_changed
+                );
+                if let Some(share) = run.top20_profit_share {
+                    println!("top 20% of customers: {:.1}% of profit", share * 100.0);
+                }
+                if let Some(e) = &run.fit_error {
+                    println!("models not fitted: {e}");
+                }
+                println!(
+                    "read {:.1} s, fit {:.1} s, score {:.1} s, write {:.1} s, total {:.1} s",
+                    run.seconds_read,
+                    run.seconds_fit,
+                    run.seconds_score,
+                    run.seconds_write,
+                    run.seconds
+                );
+            }
+        }
         Command::Models {
             command:
                 ModelsCommand::Fit {
@@ -664,16 +760,8 @@ async fn main() -> Result<()> {
                 },
         } => {
             let zone = time_zone(&timezone)?;
-            let until = match until {
-                Some(d) => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-                    .with_context(|| format!("--until {d:?} is not a date (YYYY-MM-DD)"))?,
-                None => chrono::Utc::now().with_timezone(&zone).date_naive() - chrono::Days::new(1),
-            };
-            let unit = match unit.trim() {
-                "day" | "days" => kehu_models::TimeUnit::Day,
-                "week" | "weeks" => kehu_models::TimeUnit::Week,
-                other => bail!("--unit {other:?}: day or week"),
-            };
+            let until = day_or_yesterday("--until", until.as_deref(), zone)?;
+            let unit = time_unit(&unit)?;
             let db = open(&cli.database_url).await?;
             let run = kehu_store::analytics::fit(&db, until, unit, zone).await?;
             if json {

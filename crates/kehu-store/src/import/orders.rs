@@ -4,15 +4,23 @@
 //! number is matched by it (and updated when the file says otherwise);
 //! one without is the same as a stored order of the customer with the same
 //! time, amount and quantity. Running a file again changes nothing.
+//!
+//! A row may give the discount the customer had (the amount being what
+//! they paid) and the product's SKU: the order then gets a line of that
+//! product, with its warranty, replacing the lines it had. An unknown SKU
+//! rejects the row. A row without a SKU leaves an order's lines as they are.
 
 use super::customers::apply_in as apply_customers;
 use super::target::{CustomerKeys, Targets};
 use super::{push_customer_times, rejected, Outcome, Owner, PAIRS};
 use crate::audit::{self, Actor, Entry};
 use crate::db::{Arg, Query, Tx};
+use crate::products::{by_sku, BySku};
 use crate::{Db, Result};
 use kehu_domain::ids::{CustomerId, OrderId};
 use kehu_domain::import::{Column, ImportedRow, OrderRow};
+use kehu_domain::money::Fen;
+use kehu_domain::order::{warranty_until, NewLine};
 use kehu_domain::role::Principal;
 use kehu_domain::time::Timestamp;
 use serde_json::{json, Map, Value};
@@ -41,22 +49,29 @@ struct Stored {
     external_id: Option<String>,
     ordered_at: i64,
     amount_fen: i64,
+    discount_fen: i64,
     quantity: i64,
     product: Option<String>,
     notes: Option<String>,
+    /// The product of its lines (the first SKU), if any.
+    sku: Option<String>,
 }
 
 impl Stored {
     fn same_as(&self, o: &OrderRow) -> bool {
         self.ordered_at == o.ordered_at.millis()
             && self.amount_fen == o.amount.0
+            && self.discount_fen == o.discount.0
             && self.quantity == i64::from(o.quantity)
             && self.product == o.product
             && self.notes == o.notes
+            && (o.sku.is_none() || self.sku == o.sku)
     }
 }
 
-const STORED: &str = "SELECT id, customer_id, external_id, ordered_at, amount_fen, quantity, product, notes FROM orders WHERE ";
+const STORED: &str = "SELECT id, customer_id, external_id, ordered_at, amount_fen, discount_fen, quantity, product, notes, \
+     (SELECT MIN(p.sku) FROM order_lines l JOIN products p ON p.id = l.product_id WHERE l.order_id = orders.id) AS sku \
+     FROM orders WHERE ";
 
 /// Orders already stored with the batch's order numbers.
 async fn by_number(tx: &mut Tx, numbers: &[&str]) -> Result<HashMap<String, Stored>> {
@@ -94,7 +109,8 @@ async fn by_time(tx: &mut Tx, pairs: &[(&CustomerId, i64)]) -> Result<HashSet<Ke
 fn snapshot(o: &OrderRow) -> Map<String, Value> {
     let mut m = json!({
         "order_no": o.order_no, "ordered_at": o.ordered_at.rfc3339(), "amount_fen": o.amount.0,
-        "quantity": o.quantity, "product": o.product, "notes": o.notes,
+        "discount_fen": o.discount.0, "quantity": o.quantity, "product": o.product, "notes": o.notes,
+        "sku": o.sku,
     })
     .as_object()
     .cloned()
@@ -107,7 +123,8 @@ fn stored_snapshot(s: &Stored) -> Map<String, Value> {
     let mut m = json!({
         "order_no": s.external_id,
         "ordered_at": Timestamp::from_millis(s.ordered_at).map(Timestamp::rfc3339),
-        "amount_fen": s.amount_fen, "quantity": s.quantity, "product": s.product, "notes": s.notes,
+        "amount_fen": s.amount_fen, "discount_fen": s.discount_fen, "quantity": s.quantity,
+        "product": s.product, "notes": s.notes, "sku": s.sku,
     })
     .as_object()
     .cloned()
@@ -166,6 +183,15 @@ pub async fn apply(db: &Db, run: &OrderImport<'_>, rows: &[ImportedRow]) -> Resu
         .collect();
     let now = Timestamp::now();
     let mut tx = db.begin().await?;
+    let skus: Vec<&str> = parsed
+        .iter()
+        .filter_map(|p| p.1.as_ref().ok()?.sku.as_deref())
+        .collect();
+    let products = by_sku(&mut tx, &skus).await?;
+    let parsed: Vec<(CustomerKeys, std::result::Result<OrderRow, Outcome>)> = parsed
+        .into_iter()
+        .map(|(k, r)| (k, r.and_then(|o| with_product(o, &products))))
+        .collect();
     let keys = || parsed.iter().map(|p| &p.0).collect::<Vec<_>>();
     let mut targets = Targets::load(&mut tx, &keys()).await?;
     let mut created_as: HashMap<String, Outcome> = HashMap::new();
@@ -261,7 +287,7 @@ pub async fn apply(db: &Db, run: &OrderImport<'_>, rows: &[ImportedRow]) -> Resu
             }
         }
     }
-    write(&mut tx, run, &writes, now).await?;
+    write(&mut tx, run, &writes, &products, now).await?;
     if !run.dry_run {
         tx.commit().await?;
     }
@@ -276,13 +302,67 @@ fn stored_of(id: &str, customer: &CustomerId, o: &OrderRow) -> Stored {
         external_id: o.order_no.clone(),
         ordered_at: o.ordered_at.millis(),
         amount_fen: o.amount.0,
+        discount_fen: o.discount.0,
         quantity: i64::from(o.quantity),
         product: o.product.clone(),
         notes: o.notes.clone(),
+        sku: o.sku.clone(),
     }
 }
 
-async fn write(tx: &mut Tx, run: &OrderImport<'_>, writes: &[Write], now: Timestamp) -> Result<()> {
+/// A row naming a product by SKU: refused when no product has it; the
+/// product's name stands for a missing product column. Its line's unit
+/// price is the list value (paid plus discount) over the quantity; when
+/// that does not divide, the unit price is rounded up to the fen and the
+/// difference counted as discount, so the row's discount becomes the
+/// line's.
+fn with_product(
+    mut o: OrderRow,
+    products: &HashMap<String, BySku>,
+) -> std::result::Result<OrderRow, Outcome> {
+    let Some(sku) = &o.sku else {
+        return Ok(o);
+    };
+    match products.get(sku) {
+        None => Err(rejected(
+            "sku",
+            &format!("没有产品编号为“{sku}”的产品"),
+            &format!("no product has the SKU {sku:?}"),
+        )),
+        Some(p) => {
+            if o.product.is_none() {
+                o.product = Some(p.name.chars().take(200).collect());
+            }
+            let quantity = i64::from(o.quantity.max(1));
+            let gross = o.amount.0 + o.discount.0;
+            let unit = gross.div_euclid(quantity) + i64::from(gross.rem_euclid(quantity) != 0);
+            o.discount = Fen(quantity * unit - o.amount.0);
+            Ok(o)
+        }
+    }
+}
+
+/// The line of an order row with a SKU (see [`with_product`]).
+fn line_of(o: &OrderRow, p: &BySku, zone: chrono_tz::Tz) -> NewLine {
+    let quantity = i64::from(o.quantity.max(1));
+    NewLine {
+        product_id: Some(p.id.clone()),
+        description: p.name.chars().take(200).collect(),
+        quantity,
+        unit_price: Fen((o.amount.0 + o.discount.0) / quantity),
+        discount: o.discount,
+        amount: o.amount,
+        warranty_until: warranty_until(o.ordered_at, p.warranty_months, zone),
+    }
+}
+
+async fn write(
+    tx: &mut Tx,
+    run: &OrderImport<'_>,
+    writes: &[Write],
+    products: &HashMap<String, BySku>,
+    now: Timestamp,
+) -> Result<()> {
     let user = run.scope.map(|p| &p.user_id);
     let new = writes.iter().filter_map(|w| match w {
         Write::New { id, customer, row } => Some([
@@ -291,6 +371,7 @@ async fn write(tx: &mut Tx, run: &OrderImport<'_>, writes: &[Write], now: Timest
             row.order_no.clone().into(),
             row.ordered_at.into(),
             row.amount.0.into(),
+            row.discount.0.into(),
             i64::from(row.quantity).into(),
             row.product.clone().into(),
             row.notes.clone().into(),
@@ -300,19 +381,29 @@ async fn write(tx: &mut Tx, run: &OrderImport<'_>, writes: &[Write], now: Timest
         Write::Changed { .. } => None,
     });
     tx.insert_rows(
-        "INSERT INTO orders (id, customer_id, external_id, ordered_at, amount_fen, quantity, product, notes, user_id, created_at)",
+        "INSERT INTO orders (id, customer_id, external_id, ordered_at, amount_fen, discount_fen, quantity, product, notes, user_id, created_at)",
         "",
         new,
     )
     .await?;
     let mut entries = Vec::with_capacity(writes.len());
+    let mut lines: Vec<(OrderId, NewLine)> = Vec::new();
+    let line = |row: &OrderRow| {
+        let p = products.get(row.sku.as_deref()?)?;
+        Some(line_of(row, p, run.zone))
+    };
     for w in writes {
         match w {
-            Write::New { id, customer, row } => entries.push((
-                id.as_str().to_string(),
-                customer,
-                audit::created(&snapshot(row)),
-            )),
+            Write::New { id, customer, row } => {
+                if let Some(l) = line(row) {
+                    lines.push((id.clone(), l));
+                }
+                entries.push((
+                    id.as_str().to_string(),
+                    customer,
+                    audit::created(&snapshot(row)),
+                ))
+            }
             Write::Changed {
                 before,
                 customer,
@@ -320,16 +411,27 @@ async fn write(tx: &mut Tx, run: &OrderImport<'_>, writes: &[Write], now: Timest
             } => {
                 tx.execute(
                     Query::new(
-                        "UPDATE orders SET ordered_at = $2, amount_fen = $3, quantity = $4, product = $5, notes = $6 WHERE id = $1",
+                        "UPDATE orders SET ordered_at = $2, amount_fen = $3, discount_fen = $4, quantity = $5, \
+                         product = $6, notes = $7 WHERE id = $1",
                     )
                     .bind(before.id.as_str())
                     .bind(row.ordered_at)
                     .bind(row.amount.0)
+                    .bind(row.discount.0)
                     .bind(i64::from(row.quantity))
                     .bind(row.product.clone())
                     .bind(row.notes.clone()),
                 )
                 .await?;
+                if let Some(l) = line(row) {
+                    tx.execute(
+                        Query::new("DELETE FROM order_lines WHERE order_id = $1")
+                            .bind(before.id.as_str()),
+                    )
+                    .await?;
+                    let id: OrderId = before.id.parse().map_err(crate::Error::Other)?;
+                    lines.push((id, l));
+                }
                 entries.push((
                     before.id.clone(),
                     customer,
@@ -338,6 +440,8 @@ async fn write(tx: &mut Tx, run: &OrderImport<'_>, writes: &[Write], now: Timest
             }
         }
     }
+    let rows = crate::orders::line_rows(lines.iter().map(|(id, l)| (id, 0, l)));
+    crate::orders::insert_lines(tx, rows).await?;
     audit::record_many(
         tx,
         run.actor,

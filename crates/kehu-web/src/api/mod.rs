@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod customers;
 pub mod duplicates;
 pub mod imports;
+pub mod orders;
 pub mod tickets;
 
 use crate::error::ApiError;
@@ -54,9 +55,32 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/interactions/{id}", get(customers::get_interaction))
         .route(
+            "/products",
+            get(orders::list_products).post(orders::create_product),
+        )
+        .route(
+            "/products/{id}",
+            get(orders::get_product).patch(orders::update_product),
+        )
+        .route("/products/{id}/prices", post(orders::set_price))
+        .route("/customers/{id}/orders", get(orders::customer_orders))
+        .route("/orders", post(orders::create_order))
+        .route(
+            "/orders/{id}",
+            get(orders::get_order).delete(orders::delete_order),
+        )
+        .route(
             "/analytics/models",
             get(analytics::models).post(analytics::fit),
         )
+        .route(
+            "/analytics/settings",
+            get(analytics::get_settings).put(analytics::put_settings),
+        )
+        .route("/analytics/recompute", post(analytics::recompute))
+        .route("/analytics/dashboard", get(analytics::dashboard))
+        .route("/customers/{id}/scores", get(analytics::customer_scores))
+        .route("/customers/{id}/grade", post(analytics::override_grade))
         .route("/tickets", get(tickets::list).post(tickets::create))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::update))
         .route("/tickets/{id}/events", get(tickets::events))

@@ -650,7 +650,11 @@ struct ShowPage {
     timeline: Vec<TimelineRow>,
     /// What the customer-value models say of this customer, once fitted.
     value: Option<ValueCard>,
+    /// Grade, lifecycle, profit and value from the last recompute.
+    scores: Option<crate::ui::scores::ScoreCard>,
     tickets: Vec<crate::ui::tickets::Row>,
+    /// Orders with their lines (购买记录).
+    purchases: crate::ui::orders::Purchases,
 }
 
 /// The customer-value card, in words and yuan.
@@ -707,6 +711,7 @@ fn action_label(action: &str, entity: &str, lang: Lang) -> String {
         "customer" => lang.pick("客户", "customer"),
         "contact" => lang.pick("联系人", "contact"),
         "interaction" => lang.pick("跟进记录", "interaction"),
+        "order" => lang.pick("订单", "order"),
         other => other,
     };
     match lang {
@@ -933,6 +938,17 @@ async fn show_page(
                 changes: vec![],
                 is_change: false,
             },
+            Item::Order(o) => {
+                let (label, body) = crate::ui::orders::timeline_entry(o, lang);
+                TimelineRow {
+                    when: chrome.time(&o.ordered_at),
+                    who: o.user_name.clone().unwrap_or_default(),
+                    label,
+                    body,
+                    changes: vec![],
+                    is_change: false,
+                }
+            }
             Item::Survey(v) => TimelineRow {
                 when: chrome.time(&v.answered_at.unwrap_or(v.created_at)),
                 who: String::new(),
@@ -973,7 +989,11 @@ async fn show_page(
         .await
         .page(lang)?
         .map(ValueCard::new);
+    let scores = crate::ui::scores::card(&s.db, &u.principal, id, lang).await?;
+    let purchases = crate::ui::orders::purchases(s, u, &c, &chrome).await?;
     Ok(ShowPage {
+        purchases,
+        scores,
         value,
         tickets,
         id: c.id.to_string(),

@@ -330,7 +330,8 @@ pub fn tables(i: &Insight, lang: Lang) -> Vec<Table> {
     out
 }
 
-fn col(t: &Table, c: usize) -> Vec<Value> {
+/// Column `c` of a table as chart data.
+pub(crate) fn col(t: &Table, c: usize) -> Vec<Value> {
     t.rows
         .iter()
         .map(|r| match &r[c] {
@@ -431,6 +432,24 @@ pub struct Shown {
     pub rows: Vec<Vec<String>>,
 }
 
+impl Shown {
+    /// Tables with their charts and cells as shown.
+    pub fn all(tables: Vec<Table>, chart: impl Fn(&Table) -> Option<Value>) -> Vec<Shown> {
+        tables
+            .into_iter()
+            .map(|t| Shown {
+                chart: chart(&t).map(|c| c.to_string()),
+                rows: t
+                    .rows
+                    .iter()
+                    .map(|r| r.iter().map(Cell::show).collect())
+                    .collect(),
+                table: t,
+            })
+            .collect()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "service_insight.html")]
 struct Page {
@@ -470,18 +489,7 @@ pub async fn show(
     let lang = u.lang;
     let zone = s.config.timezone;
     let (i, f, from, to) = read(&s, &u, &p).await?;
-    let shown = tables(&i, lang)
-        .into_iter()
-        .map(|t| Shown {
-            chart: chart(&t, lang).map(|c| c.to_string()),
-            rows: t
-                .rows
-                .iter()
-                .map(|r| r.iter().map(Cell::show).collect())
-                .collect(),
-            table: t,
-        })
-        .collect();
+    let shown = Shown::all(tables(&i, lang), |t| chart(t, lang));
     let teams = auth::teams(&s.db)
         .await
         .page(lang)?
@@ -529,8 +537,12 @@ pub async fn export(
     let Some(t) = tables(&i, lang).into_iter().find(|t| t.id == p.table) else {
         return Err(PageError::not_found(lang));
     };
+    xlsx(&t, &format!("kehu-service-{}-{from}-{to}.xlsx", t.id), lang)
+}
+
+/// A table as an Excel download named `name`.
+pub(crate) fn xlsx(t: &Table, name: &str, lang: Lang) -> Result<Response, PageError> {
     let bytes = t.to_xlsx().page(lang)?;
-    let name = format!("kehu-service-{}-{from}-{to}.xlsx", t.id);
     Ok((
         [
             (

@@ -5,13 +5,16 @@
 pub mod admin;
 pub mod analytics;
 pub mod customers;
+pub mod dashboard;
 pub mod duplicates;
 pub mod form;
 pub mod imports;
 pub mod insight;
 pub mod login;
+pub mod orders;
 pub mod page;
 pub mod public;
+pub mod scores;
 pub mod tickets;
 
 use crate::state::AppState;
@@ -24,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/customers") }))
         .merge(public::routes())
         .merge(tickets::routes())
+        .merge(orders::routes())
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/lang", post(login::set_lang))
@@ -74,6 +78,10 @@ pub fn routes() -> Router<AppState> {
         .route("/service-insight/export", get(insight::export))
         .route("/analytics", get(analytics::show))
         .route("/analytics/fit", post(analytics::refit))
+        .route("/analytics/settings", post(analytics::save_settings))
+        .route("/dashboard", get(dashboard::show))
+        .route("/dashboard/export", get(dashboard::export))
+        .route("/customers/{id}/grade", post(scores::override_grade))
         .route("/imports", get(imports::list))
         .route(
             "/import",

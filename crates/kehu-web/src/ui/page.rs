@@ -24,6 +24,8 @@ pub struct Chrome {
     pub reviews_duplicates: bool,
     /// May read the management view (经营分析).
     pub views_analytics: bool,
+    /// May manage products and prices (the nav links to them).
+    pub manages_products: bool,
     pub csrf: String,
     /// Which top-level section is active ("customers", "admin", ...).
     pub section: &'static str,
@@ -42,6 +44,7 @@ impl Chrome {
             can_import: u.user.role.can_import(),
             reviews_duplicates: u.user.role.can_review_duplicates(),
             views_analytics: u.user.role.can_view_analytics(),
+            manages_products: u.user.role.can_manage_products(),
             csrf: u.csrf.clone(),
             section,
             unread: u.unread,

@@ -1,0 +1,244 @@
+//! The recompute's writes: the scores of a chunk of customers go in as one
+//! JSON document unpacked by the database (`json_each` on SQLite,
+//! `jsonb_array_elements` on PostgreSQL) with the grades that changed, in
+//! one transaction per chunk; then the month's lifecycle moves.
+
+use super::read::{Customer, Monthly};
+use super::{Detail, FactsView, ModelValue, Money};
+use crate::db::{Arg, Backend, Query};
+use crate::{Db, Error, Result};
+use chrono::NaiveDate;
+use kehu_domain::time::Timestamp;
+use kehu_domain::value::{Facts, Scored};
+use std::collections::HashMap;
+
+/// Customers written per transaction.
+const CHUNK: usize = 5_000;
+/// Ids per `UPDATE ... WHERE id IN (...)`.
+const IDS_PER_UPDATE: usize = 400;
+
+pub(super) struct Results<'a> {
+    pub as_of: NaiveDate,
+    pub customers: &'a [Customer],
+    pub facts: &'a [Facts],
+    pub scored: &'a [Scored],
+    pub money: &'a [Money],
+    /// Model values by customer position, in position order.
+    pub values: &'a [(u32, ModelValue)],
+    pub months: &'a super::read::Monthly,
+}
+
+pub(super) struct Written {
+    pub grades_changed: u64,
+}
+
+/// One row of the JSON document, in column order.
+type Row<'a> = (
+    &'a str,
+    f64,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'a str>,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    Option<f64>,
+    Option<f64>,
+    Option<i64>,
+    String,
+);
+
+const COLUMNS: &str = "customer_id, score, grade, tier, lifecycle, prev_lifecycle, rfm, \
+     revenue_fen, cost_fen, profit_fen, p_alive, expected_purchases, clv_fen, detail, as_of, computed_at";
+
+fn upsert(backend: Backend) -> String {
+    let select = match backend {
+        Backend::Sqlite => {
+            let cols: Vec<String> = (0..14).map(|i| format!("j.value ->> {i}")).collect();
+            format!(
+                "SELECT {}, $2, $3 FROM json_each($1) j JOIN customers c ON c.id = j.value ->> 0 WHERE true",
+                cols.join(", ")
+            )
+        }
+        Backend::Postgres => {
+            let types = [
+                "", "::float8", "", "", "", "", "", "::bigint", "::bigint", "::bigint", "::float8",
+                "::float8", "::bigint", "",
+            ];
+            let cols: Vec<String> = types
+                .iter()
+                .enumerate()
+                .map(|(i, t)| format!("(e ->> {i}){t}"))
+                .collect();
+            format!(
+                "SELECT {}, $2, $3 FROM jsonb_array_elements($1::jsonb) e \
+                 JOIN customers c ON c.id = e ->> 0",
+                cols.join(", ")
+            )
+        }
+    };
+    let set: Vec<String> = COLUMNS
+        .split(", ")
+        .skip(1)
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO customer_scores ({COLUMNS}) {select} \
+         ON CONFLICT (customer_id) DO UPDATE SET {}",
+        set.join(", ")
+    )
+}
+
+/// The month ("2026-12") of a day written as "2026-12-02".
+fn month(day: &str) -> &str {
+    day.get(..7).unwrap_or(day)
+}
+
+pub(super) async fn save(db: &Db, r: &Results<'_>) -> Result<Written> {
+    let now = Timestamp::now();
+    let as_of = r.as_of.to_string();
+    let this_month = month(&as_of).to_string();
+    let sql = upsert(db.backend());
+    let mut values: Vec<Option<ModelValue>> = vec![None; r.customers.len()];
+    for &(i, v) in r.values {
+        if let Some(slot) = values.get_mut(i as usize) {
+            *slot = Some(v);
+        }
+    }
+    let mut moves: HashMap<(&str, &str, &str, &'static str), i64> = HashMap::new();
+    let mut grades_changed = 0u64;
+    for start in (0..r.customers.len()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(r.customers.len());
+        let mut rows: Vec<Row> = Vec::with_capacity(end - start);
+        let mut regrade: HashMap<&'static str, Vec<&str>> = HashMap::new();
+        for (i, c) in r.customers.iter().enumerate().take(end).skip(start) {
+            let s = &r.scored[i];
+            let m = r.money[i];
+            let lifecycle = s.rule.lifecycle().code();
+            let prev: Option<&str> = match c.old_as_of.as_deref() {
+                Some(old) if month(old) < this_month.as_str() => c.old_lifecycle.as_deref(),
+                Some(_) => c.old_prev.as_deref(),
+                None => None,
+            };
+            *moves
+                .entry((
+                    c.owner_id.as_deref().unwrap_or(""),
+                    c.team_id.as_deref().unwrap_or(""),
+                    prev.unwrap_or(""),
+                    lifecycle,
+                ))
+                .or_default() += 1;
+            let grade = s.grade.code();
+            if !c.overridden && c.grade.as_deref() != Some(grade) {
+                regrade.entry(grade).or_default().push(&c.id);
+            }
+            let detail = Detail {
+                parts: s.parts.to_vec(),
+                rule: s.rule.clone(),
+                facts: FactsView::from(&r.facts[i]),
+                money: m,
+            };
+            let v = values[i];
+            rows.push((
+                &c.id,
+                s.score,
+                grade,
+                s.tier.code(),
+                lifecycle,
+                prev,
+                s.rfm.map(|x| x.code()),
+                m.revenue_fen,
+                m.cost_fen(),
+                m.profit_fen(),
+                v.map(|v| v.p_alive).filter(|p| p.is_finite()),
+                v.map(|v| v.expected_purchases).filter(|p| p.is_finite()),
+                v.and_then(|v| v.clv_fen),
+                serde_json::to_string(&detail).map_err(|e| Error::Other(e.to_string()))?,
+            ));
+        }
+        let doc = serde_json::to_string(&rows).map_err(|e| Error::Other(e.to_string()))?;
+        let mut tx = db.begin().await?;
+        tx.execute(
+            Query::new(sql.as_str())
+                .bind(doc)
+                .bind(as_of.as_str())
+                .bind(now),
+        )
+        .await?;
+        for (grade, ids) in regrade {
+            for part in ids.chunks(IDS_PER_UPDATE) {
+                let mut q = Query::new("UPDATE customers SET grade = ");
+                q.push_arg(grade);
+                q.push(" WHERE grade_override IS NULL AND id IN ");
+                q.push_list(part.iter().map(|id| Arg::from(*id)));
+                grades_changed += tx.execute(q).await?;
+            }
+        }
+        tx.commit().await?;
+    }
+    let mut tx = db.begin().await?;
+    tx.execute(Query::new("DELETE FROM customer_scores WHERE computed_at < $1").bind(now))
+        .await?;
+    tx.execute(
+        Query::new("DELETE FROM lifecycle_moves WHERE month = $1").bind(this_month.as_str()),
+    )
+    .await?;
+    let rows: Vec<[Arg; 6]> = moves
+        .into_iter()
+        .map(|((owner, team, from, to), n)| {
+            [
+                this_month.as_str().into(),
+                owner.into(),
+                team.into(),
+                from.into(),
+                to.into(),
+                n.into(),
+            ]
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO lifecycle_moves (month, owner_id, team_id, from_class, to_class, customers)",
+        "",
+        rows,
+    )
+    .await?;
+    write_months(&mut tx, r.months).await?;
+    tx.commit().await?;
+    Ok(Written { grades_changed })
+}
+
+/// Replaces every month's figures.
+async fn write_months(tx: &mut crate::db::Tx, m: &Monthly) -> Result<()> {
+    tx.execute(Query::new("DELETE FROM monthly_stats")).await?;
+    let rows: Vec<[Arg; 12]> = m
+        .stats
+        .iter()
+        .map(|(&(g, month), s)| {
+            let (owner, team) = &m.groups[g as usize];
+            [
+                format!("{:04}-{:02}", month / 100, month % 100).into(),
+                owner.as_str().into(),
+                team.as_str().into(),
+                s.orders.into(),
+                s.buyers.into(),
+                s.new_buyers.into(),
+                s.repeat_buyers.into(),
+                s.revenue_fen.into(),
+                s.discount_fen.into(),
+                s.compensation_fen.into(),
+                s.tickets.into(),
+                s.effort_fen.into(),
+            ]
+        })
+        .collect();
+    tx.insert_rows(
+        "INSERT INTO monthly_stats (month, owner_id, team_id, orders, buyers, new_buyers, \
+         repeat_buyers, revenue_fen, discount_fen, compensation_fen, tickets, effort_fen)",
+        "",
+        rows,
+    )
+    .await?;
+    Ok(())
+}

@@ -8,7 +8,7 @@
 use crate::api::analytics::DashboardQuery;
 use crate::auth::WebUser;
 use crate::state::AppState;
-use crate::ui::insight::{col, xlsx, Shown};
+use crate::ui::insight::{choices, col, xlsx, Shown};
 use crate::ui::page::{render, Chrome, PageError, PageResult};
 use askama::Template;
 use axum::extract::{Query, State};
@@ -17,7 +17,6 @@ use chrono::{Datelike, NaiveDate};
 use kehu_domain::money::Fen;
 use kehu_domain::value::Lifecycle;
 use kehu_domain::Lang;
-use kehu_store::auth;
 use kehu_store::dashboard::{self, Dashboard, Filter};
 use kehu_store::report::{Cell, Table};
 use serde::Deserialize;
@@ -384,19 +383,7 @@ pub async fn show(
 ) -> Result<Response, PageError> {
     let lang = u.lang;
     let (d, from, to) = read(&s, &u, &p).await?;
-    let teams = auth::teams(&s.db)
-        .await
-        .page(lang)?
-        .into_iter()
-        .map(|t| (t.id.clone(), t.name, t.id == p.team))
-        .collect();
-    let users = auth::users(&s.db)
-        .await
-        .page(lang)?
-        .into_iter()
-        .filter(|x| x.role.can_write_customers())
-        .map(|x| (x.id.to_string(), x.name, x.id.to_string() == p.owner))
-        .collect();
+    let (teams, users) = choices(&s, lang, &p.team, &p.owner).await?;
     let query = format!(
         "from={from}&to={to}&team={}&owner={}",
         urlencoding(&p.team),

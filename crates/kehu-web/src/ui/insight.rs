@@ -490,19 +490,7 @@ pub async fn show(
     let zone = s.config.timezone;
     let (i, f, from, to) = read(&s, &u, &p).await?;
     let shown = Shown::all(tables(&i, lang), |t| chart(t, lang));
-    let teams = auth::teams(&s.db)
-        .await
-        .page(lang)?
-        .into_iter()
-        .map(|t| (t.id.clone(), t.name, t.id == p.team))
-        .collect();
-    let users = auth::users(&s.db)
-        .await
-        .page(lang)?
-        .into_iter()
-        .filter(|x| x.role.can_write_customers())
-        .map(|x| (x.id.to_string(), x.name, x.id.to_string() == p.assignee))
-        .collect();
+    let (teams, users) = choices(&s, lang, &p.team, &p.assignee).await?;
     let query = format!(
         "from={from}&to={to}&team={}&assignee={}",
         f.team_id
@@ -538,6 +526,32 @@ pub async fn export(
         return Err(PageError::not_found(lang));
     };
     xlsx(&t, &format!("kehu-service-{}-{from}-{to}.xlsx", t.id), lang)
+}
+
+/// A filter's choices: (id, name, chosen) of every team and of every user
+/// who may own customers.
+pub(crate) type Choices = Vec<(String, String, bool)>;
+
+pub(crate) async fn choices(
+    s: &AppState,
+    lang: Lang,
+    team: &str,
+    user: &str,
+) -> Result<(Choices, Choices), PageError> {
+    let teams = auth::teams(&s.db)
+        .await
+        .page(lang)?
+        .into_iter()
+        .map(|t| (t.id.clone(), t.name, t.id == team))
+        .collect();
+    let users = auth::users(&s.db)
+        .await
+        .page(lang)?
+        .into_iter()
+        .filter(|x| x.role.can_write_customers())
+        .map(|x| (x.id.to_string(), x.name, x.id.to_string() == user))
+        .collect();
+    Ok((teams, users))
 }
 
 /// A table as an Excel download named `name`.

@@ -248,24 +248,34 @@ fn apply(
         monthly_discount_rate: 0.01,
         unit,
     };
-    Ok(summary
-        .iter()
-        .map(|c| {
-            let rfm = c.rfm();
-            let clv_fen = spend.as_ref().map(|g| {
-                let s = g.conditional_expected_spend(&c.spend());
-                g.customer_lifetime_value(&purchases, &rfm, s, &clv).round() as i64
-            });
-            (
-                c.customer,
-                crate::scores::ModelValue {
-                    p_alive: purchases.probability_alive(&rfm),
-                    expected_purchases: purchases.conditional_expected_purchases(horizon, &rfm),
-                    clv_fen,
-                },
-            )
-        })
-        .collect())
+    let value = |c: &kehu_models::CustomerSummary<u32>| {
+        let rfm = c.rfm();
+        let clv_fen = spend.as_ref().map(|g| {
+            let s = g.conditional_expected_spend(&c.spend());
+            g.customer_lifetime_value(&purchases, &rfm, s, &clv).round() as i64
+        });
+        (
+            c.customer,
+            crate::scores::ModelValue {
+                p_alive: purchases.probability_alive(&rfm),
+                expected_purchases: purchases.conditional_expected_purchases(horizon, &rfm),
+                clv_fen,
+            },
+        )
+    };
+    // A dozen series per customer: spread over the cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = summary.len().div_ceil(threads).max(1);
+    Ok(std::thread::scope(|scope| {
+        let parts: Vec<_> = summary
+            .chunks(per)
+            .map(|part| scope.spawn(move || part.iter().map(value).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().expect("a value thread"))
+            .collect()
+    }))
 }
 
 /// Fits the three models on customer summaries.

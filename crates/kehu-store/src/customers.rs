@@ -661,19 +661,23 @@ pub async fn update(
     )
     .await?;
     let actor = Actor::from(by);
-    let q = update_query(
-        id,
-        &w.fields,
-        vec![
-            ("owner_id", owner.as_ref().into()),
-            ("team_id", team.as_ref().into()),
-            (
-                "custom_fields",
-                serde_json::to_string(&custom).unwrap().into(),
-            ),
-            ("updated_at", Timestamp::now().into()),
-        ],
-    );
+    let mut extra = vec![
+        ("owner_id", owner.as_ref().into()),
+        ("team_id", team.as_ref().into()),
+        (
+            "custom_fields",
+            serde_json::to_string(&custom).unwrap().into(),
+        ),
+        ("updated_at", Timestamp::now().into()),
+    ];
+    // A grade changed by hand stays until cleared (the nightly recompute
+    // sets only grades nobody chose); clearing it goes back to the data.
+    if w.fields.grade != before.fields.grade {
+        let chosen = w.fields.grade.map(|g| g.code());
+        extra.push(("grade_override", chosen.into()));
+        extra.push(("grade_reason", chosen.map(|_| GRADE_SET_IN_RECORD).into()));
+    }
+    let q = update_query(id, &w.fields, extra);
     tx.execute(q).await?;
     write_relations(&mut tx, &actor, id, &tag_names, &w.consents).await?;
     let after = load_tx(&mut tx, id).await?;
@@ -698,6 +702,9 @@ pub async fn update(
     tx.commit().await?;
     Ok(after)
 }
+
+/// The reason kept with a grade changed in the customer's record.
+pub const GRADE_SET_IN_RECORD: &str = "在客户资料中手工修改 (set in the customer record)";
 
 /// Moves a customer to the recycle bin.
 pub async fn delete(db: &Db, by: &Principal, id: &CustomerId) -> Result<()> {

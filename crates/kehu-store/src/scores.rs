@@ -102,7 +102,12 @@ pub struct Run {
     #[schema(value_type = Vec<Object>)]
     pub fits: Vec<ModelFit>,
     pub fit_error: Option<String>,
+    /// Reading customers, orders, interactions, referrals, tickets and
+    /// compensation; of which the orders' read and aggregation, and the
+    /// interactions' (the two run at once).
     pub seconds_read: f64,
+    pub seconds_orders: f64,
+    pub seconds_interactions: f64,
     pub seconds_fit: f64,
     pub seconds_score: f64,
     pub seconds_write: f64,
@@ -250,6 +255,8 @@ pub async fn recompute(
         fits,
         fit_error,
         seconds_read,
+        seconds_orders: base.seconds_orders,
+        seconds_interactions: base.seconds_interactions,
         seconds_fit,
         seconds_score,
         seconds_write,

@@ -319,6 +319,38 @@ both!(
         assert!((sa.score - 50.0).abs() < 1e-9, "{}", sa.score);
         assert_eq!(sa.computed_grade, Grade::A);
         assert_eq!(grade(&db, &a).await.as_deref(), Some("A"));
+        // A grade changed in the customer's record is kept by the next
+        // recompute, with where it came from.
+        let before = customers::get(&db, &admin, &b).await.unwrap();
+        let mut fields = before.fields.clone();
+        fields.grade = Some(Grade::A);
+        customers::update(
+            &db,
+            &admin,
+            &b,
+            CustomerWrite {
+                fields,
+                custom: Default::default(),
+                tags: vec![],
+                consents: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+        scores::recompute(&db, &actor, as_of(), TimeUnit::Week, ZONE)
+            .await
+            .unwrap();
+        assert_eq!(grade(&db, &b).await.as_deref(), Some("A"));
+        let sb = scores::for_customer(&db, &admin, &b)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(sb.grade, Some(Grade::A));
+        assert_eq!(
+            sb.override_reason.as_deref(),
+            Some(customers::GRADE_SET_IN_RECORD)
+        );
+        assert_eq!(sb.computed_grade, Grade::C);
         // One recompute at a time across servers.
         assert!(scores::claim(&db, Timestamp::now()).await.unwrap());
         assert!(!scores::claim(&db, Timestamp::now()).await.unwrap());

@@ -282,6 +282,10 @@ pub fn print_recompute(run: &kehu_store::scores::Run, total: f64) {
         "| read customers, orders, interactions, referrals, tickets | {:.1} | | |",
         run.seconds_read
     );
+    println!(
+        "| of which orders / interactions (read at once) | {:.1} / {:.1} | | |",
+        run.seconds_orders, run.seconds_interactions
+    );
     for m in &run.fits {
         println!(
             "| fit {} | {:.2} | {} | {} |",

@@ -11,6 +11,7 @@ use kehu_domain::value::{Facts, ValueSettings};
 use kehu_models::summary::day_number;
 use kehu_models::Transaction;
 use std::collections::HashMap;
+use std::time::Instant;
 
 /// Rows per page of the grouped reads.
 const PAGE: i64 = 20_000;
@@ -40,6 +41,9 @@ pub(super) struct Base {
     pub contacted: u64,
     /// Sales and cost to serve by (owner and team group, month).
     pub months: Monthly,
+    /// How long the orders' and the interactions' reads took (at once).
+    pub seconds_orders: f64,
+    pub seconds_interactions: f64,
 }
 
 /// One month's figures for one owner and team.
@@ -180,20 +184,28 @@ pub(super) async fn base(
     let mut orders = vec![Orders::default(); n];
     let mut purchases = Vec::new();
     let mut months = Monthly::new(&customers);
-    let read = read_orders(
-        db,
-        &w,
-        zone,
-        &index,
-        &mut orders,
-        &mut purchases,
-        &mut months,
-    )
-    .await?;
-
     let mut last_contact: Vec<Option<i64>> = vec![None; n];
     let mut visits = vec![0u32; n];
-    let contacted = read_interactions(db, &w, zone, &index, &mut last_contact, &mut visits).await?;
+    // Two readers at once: the orders and the interactions.
+    let ((read, seconds_orders), (contacted, seconds_interactions)) = tokio::try_join!(
+        timed(read_orders(
+            db,
+            &w,
+            zone,
+            &index,
+            &mut orders,
+            &mut purchases,
+            &mut months,
+        )),
+        timed(read_interactions(
+            db,
+            &w,
+            zone,
+            &index,
+            &mut last_contact,
+            &mut visits
+        )),
+    )?;
 
     let mut referrals = vec![0u32; n];
     let rows: Vec<(String, i64)> = db
@@ -289,7 +301,16 @@ pub(super) async fn base(
         orders: read,
         contacted,
         months,
+        seconds_orders,
+        seconds_interactions,
     })
+}
+
+/// A read's result with the seconds it took.
+async fn timed(f: impl std::future::Future<Output = Result<u64>>) -> Result<(u64, f64)> {
+    let t = Instant::now();
+    let n = f.await?;
+    Ok((n, t.elapsed().as_secs_f64()))
 }
 
 /// Every live customer, with the day each was created.

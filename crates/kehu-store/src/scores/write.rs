@@ -1,7 +1,10 @@
-//! The recompute's writes: the scores of a chunk of customers go in as one
-//! JSON document unpacked by the database (`json_each` on SQLite,
-//! `jsonb_array_elements` on PostgreSQL) with the grades that changed, in
-//! one transaction per chunk; then the month's lifecycle moves.
+//! The recompute's writes: the scores go into a new table, a chunk of
+//! customers at a time as one JSON document unpacked by the database
+//! (`json_each` on SQLite, `jsonb_array_elements` on PostgreSQL), with the
+//! grades that changed, one transaction per chunk; then one transaction
+//! puts the new table in the place of `customer_scores` (readers see the
+//! old scores until then, and no row is updated in place) and rewrites
+//! the monthly figures and the month's lifecycle moves.
 
 use super::read::{Customer, Monthly};
 use super::{Detail, FactsView, ModelValue, Money};
@@ -53,12 +56,16 @@ type Row<'a> = (
 const COLUMNS: &str = "customer_id, score, grade, tier, lifecycle, prev_lifecycle, rfm, \
      revenue_fen, cost_fen, profit_fen, p_alive, expected_purchases, clv_fen, detail, as_of, computed_at";
 
-fn upsert(backend: Backend) -> String {
+/// The table a recompute fills before it replaces `customer_scores`.
+const NEXT: &str = "customer_scores_next";
+
+/// The insert of a chunk's JSON document into [`NEXT`].
+fn insert(backend: Backend) -> String {
     let select = match backend {
         Backend::Sqlite => {
             let cols: Vec<String> = (0..14).map(|i| format!("j.value ->> {i}")).collect();
             format!(
-                "SELECT {}, $2, $3 FROM json_each($1) j JOIN customers c ON c.id = j.value ->> 0 WHERE true",
+                "SELECT {}, $2, $3 FROM json_each($1) j JOIN customers c ON c.id = j.value ->> 0",
                 cols.join(", ")
             )
         }
@@ -79,16 +86,54 @@ fn upsert(backend: Backend) -> String {
             )
         }
     };
-    let set: Vec<String> = COLUMNS
-        .split(", ")
-        .skip(1)
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    format!(
-        "INSERT INTO customer_scores ({COLUMNS}) {select} \
-         ON CONFLICT (customer_id) DO UPDATE SET {}",
-        set.join(", ")
-    )
+    format!("INSERT INTO {NEXT} ({COLUMNS}) {select}")
+}
+
+/// An empty [`NEXT`] shaped like `customer_scores`: on SQLite from the
+/// table's own definition (key and reference included), on PostgreSQL
+/// without the key, added after the load.
+async fn prepare(db: &Db) -> Result<()> {
+    db.conn()
+        .execute(Query::new(format!("DROP TABLE IF EXISTS {NEXT}")))
+        .await?;
+    let create = match db.backend() {
+        Backend::Sqlite => {
+            let (sql,): (String,) = db
+                .conn()
+                .fetch_one(Query::new(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'customer_scores'",
+                ))
+                .await?;
+            sql.replacen("customer_scores", NEXT, 1)
+        }
+        Backend::Postgres => {
+            format!("CREATE TABLE {NEXT} (LIKE customer_scores INCLUDING DEFAULTS)")
+        }
+    };
+    db.conn().execute(Query::new(create)).await?;
+    Ok(())
+}
+
+/// Puts [`NEXT`] in the place of `customer_scores`, in `tx`.
+async fn swap(tx: &mut crate::db::Tx) -> Result<()> {
+    let backend = tx.backend();
+    tx.execute(Query::new("DROP TABLE customer_scores")).await?;
+    tx.execute(Query::new(format!(
+        "ALTER TABLE {NEXT} RENAME TO customer_scores"
+    )))
+    .await?;
+    if backend == Backend::Postgres {
+        tx.execute(Query::new(
+            "ALTER TABLE customer_scores ADD PRIMARY KEY (customer_id), \
+             ADD FOREIGN KEY (customer_id) REFERENCES customers(id) ON DELETE CASCADE",
+        ))
+        .await?;
+    }
+    tx.execute(Query::new(
+        "CREATE INDEX customer_scores_profit ON customer_scores(profit_fen)",
+    ))
+    .await?;
+    Ok(())
 }
 
 /// The month ("2026-12") of a day written as "2026-12-02".
@@ -100,7 +145,8 @@ pub(super) async fn save(db: &Db, r: &Results<'_>) -> Result<Written> {
     let now = Timestamp::now();
     let as_of = r.as_of.to_string();
     let this_month = month(&as_of).to_string();
-    let sql = upsert(db.backend());
+    let sql = insert(db.backend());
+    prepare(db).await?;
     let mut values: Vec<Option<ModelValue>> = vec![None; r.customers.len()];
     for &(i, v) in r.values {
         if let Some(slot) = values.get_mut(i as usize) {
@@ -179,8 +225,7 @@ pub(super) async fn save(db: &Db, r: &Results<'_>) -> Result<Written> {
         tx.commit().await?;
     }
     let mut tx = db.begin().await?;
-    tx.execute(Query::new("DELETE FROM customer_scores WHERE computed_at < $1").bind(now))
-        .await?;
+    swap(&mut tx).await?;
     tx.execute(
         Query::new("DELETE FROM lifecycle_moves WHERE month = $1").bind(this_month.as_str()),
     )

@@ -39,7 +39,7 @@ test('the dashboard draws every chart with its table, on a laptop and a phone', 
     await page.waitForURL(/\/dashboard/);
     const charts = await page.locator('.chart').count();
     assert.equal(charts, 6, 'months, grades, lifecycle, moves, pareto, clv');
-    await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 6);
+    await page.waitForFunction(() => document.querySelectorAll('.chart svg').length === 6);
     assert.match(await page.textContent('#top20-share'), /^\d+(\.\d)?%$/);
     const graded = await page.locator('#report-grades tbody tr').count();
     assert.ok(graded >= 3, `the grade pyramid lists A, B and C: ${graded}`);

@@ -14,7 +14,7 @@ use serde::Serialize;
 /// P(alive) below which a key customer counts as at risk.
 pub const AT_RISK_P_ALIVE: f64 = 0.5;
 /// Customers listed as at risk, at most.
-const AT_RISK_ROWS: i64 = 100;
+const AT_RISK_ROWS: usize = 100;
 /// Upper bounds of the CLV distribution's buckets, in yuan (the last one
 /// is open).
 pub const CLV_BUCKETS_YUAN: [i64; 7] = [0, 100, 500, 1_000, 5_000, 10_000, 50_000];
@@ -148,7 +148,7 @@ fn period(q: &mut Query, f: &Filter, column: &str) {
 pub async fn read(db: &Db, by: &Principal, f: &Filter) -> Result<Dashboard> {
     let as_of: Option<(String,)> = db
         .conn()
-        .fetch_optional(Query::new("SELECT MAX(as_of) FROM customer_scores"))
+        .fetch_optional(Query::new("SELECT as_of FROM customer_scores LIMIT 1"))
         .await?;
     let as_of = as_of.and_then(|(d,)| d.parse().ok());
 
@@ -215,18 +215,25 @@ pub async fn read(db: &Db, by: &Principal, f: &Filter) -> Result<Dashboard> {
         })
         .collect();
 
-    // The scores as of the last recompute, of live customers in scope.
-    let scored = |select: &str| {
-        let mut q = Query::new(format!(
-            "SELECT {select} FROM customer_scores s JOIN customers c ON c.id = s.customer_id \
-             WHERE c.deleted_at IS NULL"
-        ));
-        narrow(&mut q, by, f, "c.owner_id", "c.team_id");
-        q
-    };
-    let mut q = scored("COALESCE(c.grade, ''), s.tier, s.lifecycle, COUNT(*)");
-    q.push(" GROUP BY 1, 2, 3");
-    let rows: Vec<(String, String, String, i64)> = db.conn().fetch_all(q).await?;
+    // The scores as of the last recompute, of live customers in scope: one
+    // read of them all, counted, bucketed and ranked here.
+    let mut q = Query::new(
+        "SELECT COALESCE(c.grade, ''), s.tier, s.lifecycle, s.profit_fen, s.clv_fen, \
+         s.p_alive, s.customer_id \
+         FROM customer_scores s JOIN customers c ON c.id = s.customer_id \
+         WHERE c.deleted_at IS NULL",
+    );
+    narrow(&mut q, by, f, "c.owner_id", "c.team_id");
+    type S = (
+        String,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        Option<f64>,
+        String,
+    );
+    let rows: Vec<S> = db.conn().fetch_all(q).await?;
     let mut grades: Vec<GradeRow> = ["A", "B", "C"]
         .iter()
         .map(|g| GradeRow {
@@ -241,7 +248,10 @@ pub async fn read(db: &Db, by: &Principal, f: &Filter) -> Result<Dashboard> {
             customers: 0,
         })
         .collect();
-    for (grade, tier, class, n) in rows {
+    let mut counts = [0i64; CLV_BUCKETS_YUAN.len()];
+    let mut profits = Vec::with_capacity(rows.len());
+    let mut risky: Vec<(i64, String)> = Vec::new();
+    for (grade, tier, class, profit, clv_fen, p_alive, id) in rows {
         let row = match grades.iter().position(|g| g.grade == grade) {
             Some(i) => &mut grades[i],
             None => {
@@ -252,18 +262,29 @@ pub async fn read(db: &Db, by: &Principal, f: &Filter) -> Result<Dashboard> {
                 grades.last_mut().expect("just pushed")
             }
         };
-        if tier == "key" {
-            row.key += n;
+        let key = tier == "key";
+        if key {
+            row.key += 1;
         } else {
-            row.general += n;
+            row.general += 1;
         }
         if let Some(l) = lifecycle.iter_mut().find(|l| l.class == class) {
-            l.customers += n;
+            l.customers += 1;
+        }
+        profits.push(profit);
+        if let Some(v) = clv_fen {
+            // The last bound at or below the value; below the second
+            // bound (negatives included) is the first bucket.
+            let i = CLV_BUCKETS_YUAN
+                .iter()
+                .rposition(|&b| v >= b * 100)
+                .unwrap_or(0);
+            counts[i] += 1;
+        }
+        if key && p_alive.is_some_and(|p| p < AT_RISK_P_ALIVE) {
+            risky.push((profit, id));
         }
     }
-
-    let profits: Vec<(i64,)> = db.conn().fetch_all(scored("s.profit_fen")).await?;
-    let profits: Vec<i64> = profits.into_iter().map(|p| p.0).collect();
     let Pareto {
         customers,
         total_fen,
@@ -271,28 +292,6 @@ pub async fn read(db: &Db, by: &Principal, f: &Filter) -> Result<Dashboard> {
         curve,
         ..
     } = pareto(&profits);
-
-    let mut cases = Vec::new();
-    for (i, w) in CLV_BUCKETS_YUAN.windows(2).enumerate() {
-        let (lo, hi) = (w[0] * 100, w[1] * 100);
-        let lower = if i == 0 {
-            String::new()
-        } else {
-            format!("s.clv_fen >= {lo} AND ")
-        };
-        cases.push(format!(
-            "CAST(COALESCE(SUM(CASE WHEN {lower}s.clv_fen < {hi} THEN 1 ELSE 0 END), 0) AS BIGINT)"
-        ));
-    }
-    let top = CLV_BUCKETS_YUAN[CLV_BUCKETS_YUAN.len() - 1] * 100;
-    cases.push(format!(
-        "CAST(COALESCE(SUM(CASE WHEN s.clv_fen >= {top} THEN 1 ELSE 0 END), 0) AS BIGINT)"
-    ));
-    let mut q = scored(&cases.join(", "));
-    q.push(" AND s.clv_fen IS NOT NULL");
-    type Counts = (i64, i64, i64, i64, i64, i64, i64);
-    let c: Counts = db.conn().fetch_one(q).await?;
-    let counts = [c.0, c.1, c.2, c.3, c.4, c.5, c.6];
     let edges = CLV_BUCKETS_YUAN;
     let clv = counts
         .iter()
@@ -304,38 +303,46 @@ pub async fn read(db: &Db, by: &Principal, f: &Filter) -> Result<Dashboard> {
         })
         .collect();
 
-    let mut q = scored(
-        "c.id, c.name, c.grade, s.p_alive, s.clv_fen, s.profit_fen, \
-         (SELECT u.name FROM users u WHERE u.id = c.owner_id)",
-    );
-    q.push(" AND s.tier = 'key' AND s.p_alive < ");
-    q.push_arg(AT_RISK_P_ALIVE);
-    q.push(" ORDER BY s.profit_fen DESC, c.id LIMIT ");
-    q.push_arg(AT_RISK_ROWS);
-    type R = (
-        String,
-        String,
-        Option<String>,
-        f64,
-        Option<i64>,
-        i64,
-        Option<String>,
-    );
-    let rows: Vec<R> = db.conn().fetch_all(q).await?;
-    let at_risk = rows
-        .into_iter()
-        .map(
-            |(id, name, grade, p_alive, clv_fen, profit_fen, owner)| RiskRow {
-                id,
-                name,
-                grade,
-                p_alive,
-                clv_fen,
-                profit_fen,
-                owner,
-            },
-        )
-        .collect();
+    // The most profitable at risk first; their names in one more read.
+    risky.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    risky.truncate(AT_RISK_ROWS);
+    let mut at_risk = Vec::new();
+    if !risky.is_empty() {
+        let mut q = Query::new(
+            "SELECT c.id, c.name, c.grade, s.p_alive, s.clv_fen, s.profit_fen, \
+             (SELECT u.name FROM users u WHERE u.id = c.owner_id) \
+             FROM customer_scores s JOIN customers c ON c.id = s.customer_id WHERE c.id IN ",
+        );
+        q.push_list(risky.iter().map(|r| r.1.as_str()));
+        type R = (
+            String,
+            String,
+            Option<String>,
+            f64,
+            Option<i64>,
+            i64,
+            Option<String>,
+        );
+        let rows: Vec<R> = db.conn().fetch_all(q).await?;
+        let mut found: std::collections::HashMap<String, RiskRow> = rows
+            .into_iter()
+            .map(|(id, name, grade, p_alive, clv_fen, profit_fen, owner)| {
+                (
+                    id.clone(),
+                    RiskRow {
+                        id,
+                        name,
+                        grade,
+                        p_alive,
+                        clv_fen,
+                        profit_fen,
+                        owner,
+                    },
+                )
+            })
+            .collect();
+        at_risk = risky.iter().filter_map(|r| found.remove(&r.1)).collect();
+    }
 
     Ok(Dashboard {
         as_of,

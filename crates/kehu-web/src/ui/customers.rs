@@ -985,11 +985,16 @@ async fn show_page(
         .into_iter()
         .map(|(i, n)| (i.to_string(), n))
         .collect();
-    let value = kehu_store::analytics::customer_value(&s.db, &u.principal, id, s.config.timezone)
-        .await
-        .page(lang)?
-        .map(ValueCard::new);
     let scores = crate::ui::scores::card(&s.db, &u.principal, id, lang).await?;
+    // Scores with model values carry P(alive) and CLV; otherwise they come
+    // from the latest fits applied to this customer's orders.
+    let value = match &scores {
+        Some(sc) if sc.p_alive.is_some() => None,
+        _ => kehu_store::analytics::customer_value(&s.db, &u.principal, id, s.config.timezone)
+            .await
+            .page(lang)?
+            .map(ValueCard::new),
+    };
     let purchases = crate::ui::orders::purchases(s, u, &c, &chrome).await?;
     Ok(ShowPage {
         purchases,

@@ -32,6 +32,10 @@ impl Timestamp {
     pub fn minus_days(self, days: i64) -> Self {
         Self(self.0 - chrono::Duration::days(days))
     }
+
+    pub fn plus_days(self, days: i64) -> Self {
+        Self(self.0 + chrono::Duration::days(days))
+    }
 }
 
 impl From<DateTime<Utc>> for Timestamp {

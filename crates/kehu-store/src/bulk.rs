@@ -6,7 +6,7 @@ use crate::audit::{self, Actor, Entry};
 use crate::db::{Arg, Query};
 use crate::{customers, tags, Db, Result};
 use kehu_domain::customer::{ContactFields, CustomerFields, InteractionKind};
-use kehu_domain::ids::{ContactId, CustomerId, InteractionId, TeamId, UserId};
+use kehu_domain::ids::{ContactId, CustomerId, InteractionId, OrderId, ProductId, TeamId, UserId};
 use kehu_domain::time::Timestamp;
 use serde_json::json;
 use std::collections::HashMap;
@@ -205,24 +205,39 @@ where
     Ok(n)
 }
 
-/// An order to write (benchmarks; trusted).
+/// An order to write (demo data; trusted): `amount_fen` is what was paid,
+/// after `discount_fen`.
 #[derive(Debug, Clone)]
 pub struct NewOrder {
     pub at: Timestamp,
     pub amount_fen: i64,
+    pub discount_fen: i64,
     pub quantity: i64,
+    /// The product bought, as the order's one line.
+    pub line: Option<NewLine>,
 }
 
-/// Adds orders to existing customers in one transaction and records one
-/// audit entry for the batch.
+/// A catalogue product on an order, at the price it had then.
+#[derive(Debug, Clone)]
+pub struct NewLine {
+    pub product: ProductId,
+    pub description: String,
+    pub unit_price_fen: i64,
+    pub warranty_until: Option<Timestamp>,
+}
+
+/// Adds orders (with their lines) to existing customers in one
+/// transaction and records one audit entry for the batch.
 pub async fn add_orders(db: &Db, actor: &Actor, items: &[(CustomerId, NewOrder)]) -> Result<u64> {
     let mut tx = db.begin().await?;
-    let rows = items.iter().map(|(c, o)| {
+    let ids: Vec<OrderId> = items.iter().map(|_| OrderId::new()).collect();
+    let rows = items.iter().zip(&ids).map(|((c, o), id)| {
         [
-            (&kehu_domain::ids::OrderId::new()).into(),
+            id.into(),
             Arg::from(c),
             o.at.into(),
             o.amount_fen.into(),
+            o.discount_fen.into(),
             o.quantity.into(),
             o.at.into(),
         ]
@@ -231,8 +246,29 @@ pub async fn add_orders(db: &Db, actor: &Actor, items: &[(CustomerId, NewOrder)]
         &mut tx,
         actor,
         "order",
-        "INSERT INTO orders (id, customer_id, ordered_at, amount_fen, quantity, created_at)",
+        "INSERT INTO orders (id, customer_id, ordered_at, amount_fen, discount_fen, quantity, created_at)",
         rows,
+    )
+    .await?;
+    let lines = items.iter().zip(&ids).filter_map(|((_, o), id)| {
+        let l = o.line.as_ref()?;
+        Some([
+            Arg::from(uuid::Uuid::new_v4().to_string()),
+            id.into(),
+            Arg::from(&l.product),
+            l.description.as_str().into(),
+            o.quantity.into(),
+            l.unit_price_fen.into(),
+            o.discount_fen.into(),
+            o.amount_fen.into(),
+            l.warranty_until.into(),
+        ])
+    });
+    tx.insert_rows(
+        "INSERT INTO order_lines (id, order_id, product_id, description, quantity, \
+         unit_price_fen, discount_fen, amount_fen, warranty_until)",
+        "",
+        lines,
     )
     .await?;
     tx.commit().await?;

@@ -387,6 +387,43 @@ impl Db {
     }
 
     /// A handle for single statements outside a transaction.
+    /// Runs `f` on a blocking thread over the raw connection of one of
+    /// SQLite's pools (the single writer when `write`), for bulk passes that
+    /// would spend most of their time in sqlx's per-row machinery. `f` must
+    /// leave no transaction open; errors roll back what it began.
+    pub async fn with_sqlite<T, F>(&self, write: bool, f: F) -> Result<T>
+    where
+        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let Db::Sqlite {
+            read,
+            write: writer,
+        } = self
+        else {
+            return Err(crate::Error::Other("not an SQLite database".into()));
+        };
+        let mut conn = if write { writer } else { read }.acquire().await?;
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let mut locked = runtime.block_on(conn.lock_handle())?;
+            // SAFETY: sqlx's worker makes no call on this handle while
+            // `locked` lives, and it outlives `raw`; a connection made from
+            // a handle is never closed by rusqlite.
+            let raw =
+                unsafe { rusqlite::Connection::from_handle(locked.as_raw_handle().as_ptr()) }?;
+            let out = f(&raw);
+            if out.is_err() && !raw.is_autocommit() {
+                raw.execute_batch("ROLLBACK")?;
+            }
+            drop(raw);
+            drop(locked);
+            out
+        })
+        .await
+        .map_err(|e| crate::Error::Other(format!("database pass stopped: {e}")))?
+    }
+
     pub fn conn(&self) -> Conn<'_> {
         Conn(self)
     }
@@ -488,4 +525,48 @@ impl Tx {
             _ => unreachable!(),
         }
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{fresh, Kind};
+
+    #[tokio::test]
+    async fn a_failed_raw_pass_rolls_back_and_frees_the_writer() {
+        let db = fresh(Kind::Sqlite).await.unwrap();
+        let failed: Result<()> = db
+            .with_sqlite(true, |c| {
+                c.execute_batch(
+                    "BEGIN IMMEDIATE; INSERT INTO settings (key, value) VALUES ('raw', '1')",
+                )?;
+                Err(crate::Error::Other("stopped halfway".into()))
+            })
+            .await;
+        assert!(failed.is_err());
+        // The single writer is usable again and the half-done pass left nothing.
+        db.conn()
+            .execute(Query::new(
+                "INSERT INTO settings (key, value) VALUES ('after', '1')",
+            ))
+            .await
+            .unwrap();
+        let seen = db
+            .with_sqlite(false, |c| {
+                Ok(c.query_row(
+                    "SELECT group_concat(key) FROM settings WHERE key IN ('raw', 'after')",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(seen, "after");
+    }
+
+    #[tokio::test]
+    async fn raw_passes_are_for_sqlite_only() {
+        let db = fresh(Kind::Postgres).await.unwrap();
+        assert!(db.with_sqlite(false, |_| Ok(())).await.is_err());
+    }
 }

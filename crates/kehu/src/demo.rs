@@ -245,9 +245,91 @@ pub async fn load(db: &Db, n: usize, seed: u64) -> Result<()> {
     Ok(())
 }
 
-/// Gives every customer orders from a BG/NBD-like process (a purchase
-/// rate per customer, a chance to stop after each purchase) over two years
-/// ending at `end`, `per` orders on average; skipped when there are orders.
+/// The demo catalogue: (SKU, name, category, warranty months, price two
+/// years ago in yuan, price from the raise a year later).
+const PRODUCTS: &[(&str, &str, &str, u32, i64, i64)] = &[
+    ("FLT-01", "前置滤芯套装", "耗材", 6, 98, 108),
+    ("SRV-INST", "上门安装服务", "服务", 0, 150, 180),
+    ("SRV-EXT1", "延长保修一年", "服务", 12, 299, 299),
+    ("AIR-A3", "空气净化器 A3", "家电", 12, 1_299, 1_399),
+    ("WTR-R6", "净水器 RO-600", "家电", 24, 2_499, 2_699),
+    ("VAC-S8", "扫地机器人 S8", "家电", 12, 2_999, 2_799),
+    ("DSH-D12", "嵌入式洗碗机 D12", "家电", 24, 4_599, 4_899),
+    ("SFT-S1", "中央软水机 S1", "家电", 36, 8_800, 9_600),
+];
+
+/// A catalogue product with its two prices (in fen) and when the second
+/// began.
+struct Item {
+    id: kehu_domain::ids::ProductId,
+    name: &'static str,
+    warranty_months: u32,
+    before_fen: i64,
+    after_fen: i64,
+    raised: Timestamp,
+}
+
+impl Item {
+    fn price_at(&self, at: Timestamp) -> i64 {
+        if at < self.raised {
+            self.before_fen
+        } else {
+            self.after_fen
+        }
+    }
+}
+
+/// Creates the demo catalogue (when missing) with its price history: the
+/// first prices from `start`, the second a year later.
+async fn catalogue(db: &Db, start: Timestamp) -> Result<Vec<Item>> {
+    use kehu_domain::money::Fen;
+    use kehu_domain::order::{NewPrice, ProductFields};
+    use kehu_store::products;
+    let admin = auth::user_by_login(db, "admin").await?.principal();
+    let now = Timestamp::now();
+    let existing = products::list(db, false, now).await?;
+    let raised = start.plus_days(365);
+    let mut items = Vec::new();
+    for &(sku, name, category, warranty_months, before, after) in PRODUCTS {
+        let (before_fen, after_fen) = (before * 100, after * 100);
+        let id = match existing.iter().find(|p| p.sku == sku) {
+            Some(p) => p.id.clone(),
+            None => {
+                let fields = ProductFields {
+                    sku: sku.into(),
+                    name: name.into(),
+                    category: Some(category.into()),
+                    warranty_months,
+                    price: None,
+                    active: true,
+                };
+                let p = products::create(db, &admin, &fields, now).await?;
+                for (fen, from) in [(before_fen, start), (after_fen, raised)] {
+                    let price = NewPrice {
+                        price: Fen(fen),
+                        valid_from: from,
+                    };
+                    products::set_price(db, &admin, &p.id, &price, now).await?;
+                }
+                p.id
+            }
+        };
+        items.push(Item {
+            id,
+            name,
+            warranty_months,
+            before_fen,
+            after_fen,
+            raised,
+        });
+    }
+    Ok(items)
+}
+
+/// Gives every customer orders of catalogue products from a BG/NBD-like
+/// process (a purchase rate per customer, a chance to stop after each
+/// purchase) over two years ending at `end`, `per` orders on average, one
+/// in five discounted; skipped when there are orders.
 pub async fn add_orders(db: &Db, per: usize, seed: u64, end: chrono::NaiveDate) -> Result<u64> {
     if db
         .conn()
@@ -261,6 +343,9 @@ pub async fn add_orders(db: &Db, per: usize, seed: u64, end: chrono::NaiveDate) 
     let actor = Actor::system("demo");
     let start = end - chrono::Days::new(730);
     let shanghai = chrono_tz::Asia::Shanghai;
+    let first = kehu_domain::time::parse_local(&start.to_string(), shanghai)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let items = catalogue(db, first).await?;
     let mut after = String::new();
     let mut total = 0;
     loop {
@@ -276,31 +361,62 @@ pub async fn add_orders(db: &Db, per: usize, seed: u64, end: chrono::NaiveDate) 
         let Some((last,)) = ids.last().cloned() else {
             break;
         };
-        let mut items = Vec::with_capacity(ids.len() * per);
+        let mut orders = Vec::with_capacity(ids.len() * per);
         for (i,) in &ids {
             let id: kehu_domain::ids::CustomerId =
                 i.parse().map_err(|e: String| anyhow::anyhow!(e))?;
             // As the models assume: a purchase rate per customer (Gamma,
-            // shape 2), a chance to stop after each purchase (uniform up to
-            // 2/per), and spend per purchase Gamma(6, ν) with the customer's
-            // ν from Gamma(3, ·), so that customers differ in what they
-            // spend. Sums of exponentials draw the Gamma variates.
+            // shape 2) and a chance to stop after each purchase (uniform
+            // up to 2/per). What a customer buys follows a spending level
+            // of its own (Gamma, shape 3), so that customers differ in
+            // what they spend. Sums of exponentials draw the Gamma variates.
             let rate = per as f64 / 365.0 * gamma(&mut rng, 2) / 2.0;
             let stop = rng.random::<f64>() * 2.0 / per.max(1) as f64;
-            let nu = gamma(&mut rng, 3) / 3.0;
+            let level = gamma(&mut rng, 3) / 3.0;
             let mut day = rng.random_range(0..365) as f64;
             while day < 730.0 {
                 let date = start + chrono::Days::new(day as u64);
-                let at = kehu_domain::time::parse_local(&date.to_string(), shanghai)
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-                // About 300 yuan a purchase on average.
-                let amount_fen = (gamma(&mut rng, 6) / 6.0 / nu * 30_000.0) as i64 + 100;
-                items.push((
+                let at = kehu_domain::time::parse_local(
+                    &format!(
+                        "{date} {:02}:{:02}",
+                        rng.random_range(9..21),
+                        rng.random_range(0..60)
+                    ),
+                    shanghai,
+                )
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                let pick = (level * 2.5 + rng.random::<f64>() * 3.0) as usize;
+                let item = &items[pick.min(items.len() - 1)];
+                let quantity = if rng.random_bool(0.8) {
+                    1
+                } else {
+                    rng.random_range(2..=3)
+                };
+                let unit = item.price_at(at);
+                let list = unit * quantity;
+                // One in five at 5-15% off, in whole yuan.
+                let discount = if rng.random_bool(0.2) {
+                    list * rng.random_range(5..=15) / 100 / 100 * 100
+                } else {
+                    0
+                };
+                orders.push((
                     id.clone(),
                     bulk::NewOrder {
                         at,
-                        amount_fen,
-                        quantity: 1,
+                        amount_fen: list - discount,
+                        discount_fen: discount,
+                        quantity,
+                        line: Some(bulk::NewLine {
+                            product: item.id.clone(),
+                            description: item.name.into(),
+                            unit_price_fen: unit,
+                            warranty_until: kehu_domain::order::warranty_until(
+                                at,
+                                item.warranty_months,
+                                shanghai,
+                            ),
+                        }),
                     },
                 ));
                 if rng.random::<f64>() < stop || rate <= 0.0 {
@@ -309,7 +425,7 @@ pub async fn add_orders(db: &Db, per: usize, seed: u64, end: chrono::NaiveDate) 
                 day += -rng.random::<f64>().max(1e-12).ln() / rate;
             }
         }
-        total += bulk::add_orders(db, &actor, &items).await?;
+        total += bulk::add_orders(db, &actor, &orders).await?;
         after = last;
     }
     Ok(total)

@@ -11,6 +11,7 @@ use kehu_domain::value::{Facts, ValueSettings};
 use kehu_models::summary::day_number;
 use kehu_models::Transaction;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Rows per page of the grouped reads.
@@ -118,6 +119,7 @@ pub(crate) fn start_of(day: NaiveDate, zone: chrono_tz::Tz) -> Result<Timestamp>
 }
 
 /// The days the rules look at, as day numbers and instants.
+#[derive(Clone, Copy)]
 struct Window {
     today: i64,
     /// First day of the window.
@@ -167,6 +169,147 @@ struct Orders {
     monetary: i64,
 }
 
+/// One order as the fold takes it: (day, amount, discount) in fen.
+type Day = (i64, i64, i64);
+
+/// The orders folded into each customer's figures, the purchases for the
+/// models and the monthly figures.
+struct OrderFold {
+    w: Window,
+    acc: Vec<Orders>,
+    purchases: Vec<Transaction<u32>>,
+    months: Monthly,
+    read: u64,
+}
+
+impl OrderFold {
+    fn new(customers: &[Customer], w: Window) -> OrderFold {
+        OrderFold {
+            w,
+            acc: vec![Orders::default(); customers.len()],
+            purchases: Vec::new(),
+            months: Monthly::new(customers),
+            read: 0,
+        }
+    }
+
+    /// Folds in every order of customer `i` (in any order; emptied after).
+    fn customer(&mut self, i: u32, days: &mut Vec<Day>) {
+        let w = &self.w;
+        self.read += days.len() as u64;
+        days.sort_unstable();
+        let o = &mut self.acc[i as usize];
+        let mut last_purchase = None;
+        let mut last_window = None;
+        let mut first_month = None;
+        let mut last_month = None;
+        for &(day, amount, discount) in days.iter() {
+            let month = month_of(day);
+            let stat = self.months.at(i, month);
+            stat.orders += 1;
+            stat.revenue_fen = stat
+                .revenue_fen
+                .saturating_add(amount.saturating_add(discount));
+            stat.discount_fen = stat.discount_fen.saturating_add(discount);
+            if amount >= 0 && last_month != Some(month) {
+                last_month = Some(month);
+                stat.buyers += 1;
+                if *first_month.get_or_insert(month) == month {
+                    stat.new_buyers += 1;
+                } else {
+                    stat.repeat_buyers += 1;
+                }
+            }
+            o.monetary = o.monetary.saturating_add(amount);
+            if day >= w.first {
+                o.spend = o.spend.saturating_add(amount);
+                o.revenue = o.revenue.saturating_add(amount.saturating_add(discount));
+                o.discount = o.discount.saturating_add(discount);
+            }
+            if day >= w.recent {
+                o.recent = o.recent.saturating_add(amount);
+            } else if day >= w.prior {
+                o.prior = o.prior.saturating_add(amount);
+            }
+            if amount < 0 {
+                continue;
+            }
+            self.purchases.push(Transaction {
+                customer: i,
+                day,
+                amount_fen: amount,
+            });
+            o.first_day.get_or_insert(day);
+            if last_purchase != Some(day) {
+                o.transactions += 1;
+                last_purchase = Some(day);
+            }
+            if day >= w.first && last_window != Some(day) {
+                o.window_days += 1;
+                last_window = Some(day);
+            }
+            o.last_day = Some(day);
+        }
+        days.clear();
+    }
+}
+
+/// Each customer's last contact day and store visits in the window.
+struct Touches {
+    last: Vec<Option<i64>>,
+    visits: Vec<u32>,
+    /// Customers with at least one interaction.
+    seen: u64,
+}
+
+impl Touches {
+    fn new(n: usize) -> Touches {
+        Touches {
+            last: vec![None; n],
+            visits: vec![0; n],
+            seen: 0,
+        }
+    }
+
+    fn customer(&mut self, i: u32, last_at: i64, visits: i64, zone: chrono_tz::Tz) {
+        self.seen += 1;
+        self.last[i as usize] = day_of(last_at, zone);
+        self.visits[i as usize] = visits.clamp(0, u32::MAX as i64) as u32;
+    }
+}
+
+/// Finds customers by id in `customers` (sorted by id), cheaply when asked
+/// in ascending order as the grouped reads do.
+struct Walk<'a> {
+    customers: &'a [Customer],
+    at: usize,
+}
+
+impl<'a> Walk<'a> {
+    fn new(customers: &'a [Customer]) -> Self {
+        Walk { customers, at: 0 }
+    }
+
+    fn find(&mut self, id: &str) -> Option<u32> {
+        let all = self.customers;
+        if self.at > 0 && all.get(self.at - 1).is_some_and(|c| c.id.as_str() >= id) {
+            return position(all, id);
+        }
+        while self.at < all.len() && all[self.at].id.as_str() < id {
+            self.at += 1;
+        }
+        (all.get(self.at)?.id == id).then_some(self.at as u32)
+    }
+}
+
+/// The position of customer `id` in `customers` (sorted by id).
+fn position(customers: &[Customer], id: &str) -> Option<u32> {
+    customers
+        .binary_search_by(|c| c.id.as_str().cmp(id))
+        .ok()
+        .map(|i| i as u32)
+}
+
 pub(super) async fn base(
     db: &Db,
     as_of: NaiveDate,
@@ -174,38 +317,43 @@ pub(super) async fn base(
     s: &ValueSettings,
 ) -> Result<Base> {
     let w = Window::new(as_of, zone, s)?;
-    let (customers, created) = customers(db, zone).await?;
-    let index: HashMap<&str, u32> = customers
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.id.as_str(), i as u32))
-        .collect();
+    let (mut customers, mut created) = match db.backend() {
+        Backend::Sqlite => {
+            db.with_sqlite(false, move |c| sqlite_customers(c, zone))
+                .await?
+        }
+        Backend::Postgres => customers(db, zone).await?,
+    };
+    if !customers.is_sorted_by(|a, b| a.id <= b.id) {
+        // PostgreSQL's collation may order ids otherwise than by bytes.
+        let mut both: Vec<_> = customers.into_iter().zip(created).collect();
+        both.sort_unstable_by(|a, b| a.0.id.cmp(&b.0.id));
+        (customers, created) = both.into_iter().unzip();
+    }
+    let customers = Arc::new(customers);
     let n = customers.len();
-    let mut orders = vec![Orders::default(); n];
-    let mut purchases = Vec::new();
-    let mut months = Monthly::new(&customers);
-    let mut last_contact: Vec<Option<i64>> = vec![None; n];
-    let mut visits = vec![0u32; n];
     // Two readers at once: the orders and the interactions.
-    let ((read, seconds_orders), (contacted, seconds_interactions)) = tokio::try_join!(
-        timed(read_orders(
-            db,
-            &w,
-            zone,
-            &index,
-            &mut orders,
-            &mut purchases,
-            &mut months,
-        )),
-        timed(read_interactions(
-            db,
-            &w,
-            zone,
-            &index,
-            &mut last_contact,
-            &mut visits
-        )),
-    )?;
+    let ((fold, seconds_orders), (touches, seconds_interactions)) = match db.backend() {
+        Backend::Sqlite => {
+            let (a, b) = (customers.clone(), customers.clone());
+            tokio::try_join!(
+                timed(db.with_sqlite(false, move |c| sqlite_orders(c, &a, w, zone))),
+                timed(db.with_sqlite(false, move |c| sqlite_interactions(c, &b, w, zone))),
+            )?
+        }
+        Backend::Postgres => tokio::try_join!(
+            timed(pg_orders(db, &customers, w, zone)),
+            timed(pg_interactions(db, &customers, w, zone)),
+        )?,
+    };
+    let OrderFold {
+        acc: orders,
+        purchases,
+        mut months,
+        read,
+        ..
+    } = fold;
+    let customers = Arc::try_unwrap(customers).unwrap_or_else(|shared| (*shared).clone());
 
     let mut referrals = vec![0u32; n];
     let rows: Vec<(String, i64)> = db
@@ -216,7 +364,7 @@ pub(super) async fn base(
         ))
         .await?;
     for (id, count) in rows {
-        if let Some(&i) = index.get(id.as_str()) {
+        if let Some(i) = position(&customers, &id) {
             referrals[i as usize] = count.clamp(0, u32::MAX as i64) as u32;
         }
     }
@@ -234,7 +382,7 @@ pub(super) async fn base(
         )
         .await?;
     for (id, at, fen) in rows {
-        let (Some(&i), Some(day)) = (index.get(id.as_str()), day_of(at, zone)) else {
+        let (Some(i), Some(day)) = (position(&customers, &id), day_of(at, zone)) else {
             continue;
         };
         if day >= w.first {
@@ -252,7 +400,7 @@ pub(super) async fn base(
         )
         .await?;
     for (id, at) in rows {
-        let (Some(&i), Some(day)) = (index.get(id.as_str()), day_of(at, zone)) else {
+        let (Some(i), Some(day)) = (position(&customers, &id), day_of(at, zone)) else {
             continue;
         };
         if day >= w.first {
@@ -264,7 +412,6 @@ pub(super) async fn base(
         stat.tickets += 1;
         stat.effort_fen = stat.effort_fen.saturating_add(s.service_cost_fen);
     }
-    drop(index);
 
     let since = |day: Option<i64>| day.map(|d| (w.today - d).clamp(0, u32::MAX as i64) as u32);
     let facts = (0..n)
@@ -276,7 +423,7 @@ pub(super) async fn base(
             let born = o.first_day.map_or(created[i], |f| f.min(created[i]));
             Facts {
                 spend_fen: o.spend,
-                purchases: o.window_days.saturating_add(visits[i]),
+                purchases: o.window_days.saturating_add(touches.visits[i]),
                 referrals: referrals[i],
                 age_days: since(Some(born)).unwrap_or(0),
                 power_fen: if o.window_days > 0 {
@@ -287,7 +434,7 @@ pub(super) async fn base(
                 recent_spend_fen: o.recent,
                 prior_spend_fen: o.prior,
                 days_since_purchase: since(o.last_day),
-                days_since_contact: since(last_contact[i]),
+                days_since_contact: since(touches.last[i]),
                 transactions: o.transactions,
                 monetary_fen: o.monetary,
             }
@@ -299,7 +446,7 @@ pub(super) async fn base(
         money,
         purchases,
         orders: read,
-        contacted,
+        contacted: touches.seen,
         months,
         seconds_orders,
         seconds_interactions,
@@ -307,57 +454,89 @@ pub(super) async fn base(
 }
 
 /// A read's result with the seconds it took.
-async fn timed(f: impl std::future::Future<Output = Result<u64>>) -> Result<(u64, f64)> {
+async fn timed<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<(T, f64)> {
     let t = Instant::now();
     let n = f.await?;
     Ok((n, t.elapsed().as_secs_f64()))
 }
 
-/// Every live customer, with the day each was created.
+/// The live customers with the scores they had, ordered by id.
+const CUSTOMERS: &str = "SELECT c.id, c.owner_id, c.team_id, c.created_at, c.grade, \
+     c.grade_override IS NOT NULL, s.lifecycle, s.prev_lifecycle, s.as_of \
+     FROM customers c LEFT JOIN customer_scores s ON s.customer_id = c.id \
+     WHERE c.deleted_at IS NULL";
+
+/// One row of [`CUSTOMERS`].
+type CustomerRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<String>,
+    bool,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn customer(row: CustomerRow, zone: chrono_tz::Tz, created: &mut Vec<i64>) -> Customer {
+    let (id, owner_id, team_id, at, grade, overridden, old_lifecycle, old_prev, old_as_of) = row;
+    created.push(day_of(at, zone).unwrap_or(i64::MAX));
+    Customer {
+        id,
+        owner_id,
+        team_id,
+        grade,
+        overridden,
+        old_lifecycle,
+        old_prev,
+        old_as_of,
+    }
+}
+
+/// Every live customer, with the day each was created, a page at a time.
 async fn customers(db: &Db, zone: chrono_tz::Tz) -> Result<(Vec<Customer>, Vec<i64>)> {
-    type Row = (
-        String,
-        Option<String>,
-        Option<String>,
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
     let mut out = Vec::new();
     let mut created = Vec::new();
     let mut after = String::new();
     loop {
-        let rows: Vec<Row> = db
+        let rows: Vec<CustomerRow> = db
             .conn()
             .fetch_all(
-                Query::new(
-                    "SELECT c.id, c.owner_id, c.team_id, c.created_at, c.grade, c.grade_override, \
-                     s.lifecycle, s.prev_lifecycle, s.as_of \
-                     FROM customers c LEFT JOIN customer_scores s ON s.customer_id = c.id \
-                     WHERE c.id > $1 AND c.deleted_at IS NULL ORDER BY c.id LIMIT $2",
-                )
-                .bind(after.as_str())
-                .bind(PAGE * 2),
+                Query::new(format!("{CUSTOMERS} AND c.id > $1 ORDER BY c.id LIMIT $2"))
+                    .bind(after.as_str())
+                    .bind(PAGE * 2),
             )
             .await?;
         let Some(last) = rows.last() else { break };
         after = last.0.clone();
-        for (id, owner_id, team_id, at, grade, overridden, lifecycle, prev, as_of) in rows {
-            created.push(day_of(at, zone).unwrap_or(i64::MAX));
-            out.push(Customer {
-                id,
-                owner_id,
-                team_id,
-                grade,
-                overridden: overridden.is_some(),
-                old_lifecycle: lifecycle,
-                old_prev: prev,
-                old_as_of: as_of,
-            });
-        }
+        out.extend(rows.into_iter().map(|r| customer(r, zone, &mut created)));
+    }
+    Ok((out, created))
+}
+
+/// [`customers`] in one pass over SQLite's raw connection.
+fn sqlite_customers(
+    conn: &rusqlite::Connection,
+    zone: chrono_tz::Tz,
+) -> Result<(Vec<Customer>, Vec<i64>)> {
+    let mut stmt = conn.prepare(&format!("{CUSTOMERS} ORDER BY c.id"))?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    let mut created = Vec::new();
+    while let Some(r) = rows.next()? {
+        let row = (
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+        );
+        out.push(customer(row, zone, &mut created));
     }
     Ok((out, created))
 }
@@ -371,6 +550,78 @@ fn day_of(ms: i64, zone: chrono_tz::Tz) -> Option<i64> {
     ))
 }
 
+/// Every order up to the window's end in one pass over the covering index
+/// `orders_customer`, grouped by customer as the index orders them.
+fn sqlite_orders(
+    conn: &rusqlite::Connection,
+    customers: &[Customer],
+    w: Window,
+    zone: chrono_tz::Tz,
+) -> Result<OrderFold> {
+    let mut fold = OrderFold::new(customers, w);
+    let mut stmt = conn.prepare(
+        "SELECT customer_id, ordered_at, amount_fen, discount_fen FROM orders \
+         WHERE ordered_at < ?1 ORDER BY customer_id, ordered_at",
+    )?;
+    let mut rows = stmt.query([w.end.millis()])?;
+    let mut walk = Walk::new(customers);
+    let mut id = String::new();
+    let mut group = None;
+    let mut days: Vec<Day> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let customer = r
+            .get_ref(0)?
+            .as_str()
+            .map_err(|e| Error::Other(e.to_string()))?;
+        if customer != id {
+            if let Some(i) = group {
+                fold.customer(i, &mut days);
+            }
+            id.clear();
+            id.push_str(customer);
+            group = walk.find(customer);
+        }
+        if group.is_none() {
+            continue;
+        }
+        if let Some(day) = day_of(r.get(1)?, zone) {
+            days.push((day, r.get(2)?, r.get(3)?));
+        }
+    }
+    if let Some(i) = group {
+        fold.customer(i, &mut days);
+    }
+    Ok(fold)
+}
+
+/// Each customer's last contact and visits in one pass over the covering
+/// index `interactions_customer`.
+fn sqlite_interactions(
+    conn: &rusqlite::Connection,
+    customers: &[Customer],
+    w: Window,
+    zone: chrono_tz::Tz,
+) -> Result<Touches> {
+    let mut touches = Touches::new(customers.len());
+    let mut stmt = conn.prepare(
+        "SELECT customer_id, MAX(occurred_at), \
+         SUM(CASE WHEN kind = 'visit' AND occurred_at >= ?1 THEN 1 ELSE 0 END) \
+         FROM interactions WHERE occurred_at < ?2 GROUP BY customer_id ORDER BY customer_id",
+    )?;
+    let mut rows = stmt.query([w.start.millis(), w.end.millis()])?;
+    let mut walk = Walk::new(customers);
+    while let Some(r) = rows.next()? {
+        let customer = r
+            .get_ref(0)?
+            .as_str()
+            .map_err(|e| Error::Other(e.to_string()))?;
+        if let Some(i) = walk.find(customer) {
+            touches.customer(i, r.get(1)?, r.get(2)?, zone);
+        }
+    }
+    Ok(touches)
+}
+
 /// The text aggregate of a group on each backend.
 fn concat(expr: &str, backend: Backend) -> String {
     match backend {
@@ -379,24 +630,22 @@ fn concat(expr: &str, backend: Backend) -> String {
     }
 }
 
-/// Reads every order up to the window's end, one row per customer from the
-/// covering index `orders_customer`, into `acc`; returns the orders read.
-async fn read_orders(
+/// Every order up to the window's end, a page of customers at a time, one
+/// row per customer from the covering index `orders_customer`.
+async fn pg_orders(
     db: &Db,
-    w: &Window,
+    customers: &[Customer],
+    w: Window,
     zone: chrono_tz::Tz,
-    index: &HashMap<&str, u32>,
-    acc: &mut [Orders],
-    purchases: &mut Vec<Transaction<u32>>,
-    months: &mut Monthly,
-) -> Result<u64> {
+) -> Result<OrderFold> {
+    let mut fold = OrderFold::new(customers, w);
     let list = concat(
         "ordered_at || ',' || amount_fen || ',' || discount_fen",
         db.backend(),
     );
-    let mut read = 0u64;
+    let mut walk = Walk::new(customers);
     let mut after = String::new();
-    let mut days: Vec<(i64, i64, i64)> = Vec::new();
+    let mut days: Vec<Day> = Vec::new();
     loop {
         let rows: Vec<(String, String)> = db
             .conn()
@@ -414,10 +663,9 @@ async fn read_orders(
         let Some(last) = rows.last() else { break };
         after = last.0.clone();
         for (customer, list) in rows {
-            let Some(&i) = index.get(customer.as_str()) else {
+            let Some(i) = walk.find(&customer) else {
                 continue;
             };
-            days.clear();
             for item in list.split(';') {
                 let mut parts = item.split(',').map(str::parse::<i64>);
                 let (Some(Ok(at)), Some(Ok(amount)), Some(Ok(discount))) =
@@ -431,76 +679,22 @@ async fn read_orders(
                     days.push((day, amount, discount));
                 }
             }
-            read += days.len() as u64;
-            days.sort_unstable();
-            let o = &mut acc[i as usize];
-            let mut last_purchase = None;
-            let mut last_window = None;
-            let mut first_month = None;
-            let mut last_month = None;
-            for &(day, amount, discount) in &days {
-                let month = month_of(day);
-                let stat = months.at(i, month);
-                stat.orders += 1;
-                stat.revenue_fen = stat
-                    .revenue_fen
-                    .saturating_add(amount.saturating_add(discount));
-                stat.discount_fen = stat.discount_fen.saturating_add(discount);
-                if amount >= 0 && last_month != Some(month) {
-                    last_month = Some(month);
-                    stat.buyers += 1;
-                    if *first_month.get_or_insert(month) == month {
-                        stat.new_buyers += 1;
-                    } else {
-                        stat.repeat_buyers += 1;
-                    }
-                }
-                o.monetary = o.monetary.saturating_add(amount);
-                if day >= w.first {
-                    o.spend = o.spend.saturating_add(amount);
-                    o.revenue = o.revenue.saturating_add(amount.saturating_add(discount));
-                    o.discount = o.discount.saturating_add(discount);
-                }
-                if day >= w.recent {
-                    o.recent = o.recent.saturating_add(amount);
-                } else if day >= w.prior {
-                    o.prior = o.prior.saturating_add(amount);
-                }
-                if amount < 0 {
-                    continue;
-                }
-                purchases.push(Transaction {
-                    customer: i,
-                    day,
-                    amount_fen: amount,
-                });
-                o.first_day.get_or_insert(day);
-                if last_purchase != Some(day) {
-                    o.transactions += 1;
-                    last_purchase = Some(day);
-                }
-                if day >= w.first && last_window != Some(day) {
-                    o.window_days += 1;
-                    last_window = Some(day);
-                }
-                o.last_day = Some(day);
-            }
+            fold.customer(i, &mut days);
         }
     }
-    Ok(read)
+    Ok(fold)
 }
 
-/// Reads each customer's last contact and store visits in the window from
-/// the covering index `interactions_customer`; returns the customers seen.
-async fn read_interactions(
+/// Each customer's last contact and visits in the window, a page of
+/// customers at a time, from the covering index `interactions_customer`.
+async fn pg_interactions(
     db: &Db,
-    w: &Window,
+    customers: &[Customer],
+    w: Window,
     zone: chrono_tz::Tz,
-    index: &HashMap<&str, u32>,
-    last: &mut [Option<i64>],
-    visits: &mut [u32],
-) -> Result<u64> {
-    let mut seen = 0u64;
+) -> Result<Touches> {
+    let mut touches = Touches::new(customers.len());
+    let mut walk = Walk::new(customers);
     let mut after = String::new();
     loop {
         let rows: Vec<(String, i64, i64)> = db
@@ -521,12 +715,46 @@ async fn read_interactions(
         let Some(row) = rows.last() else { break };
         after = row.0.clone();
         for (customer, at, n) in rows {
-            if let Some(&i) = index.get(customer.as_str()) {
-                seen += 1;
-                last[i as usize] = day_of(at, zone);
-                visits[i as usize] = n.clamp(0, u32::MAX as i64) as u32;
+            if let Some(i) = walk.find(&customer) {
+                touches.customer(i, at, n, zone);
             }
         }
     }
-    Ok(seen)
+    Ok(touches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customers(ids: &[&str]) -> Vec<Customer> {
+        ids.iter()
+            .map(|id| Customer {
+                id: id.to_string(),
+                owner_id: None,
+                team_id: None,
+                grade: None,
+                overridden: false,
+                old_lifecycle: None,
+                old_prev: None,
+                old_as_of: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_walk_finds_ids_in_any_order() {
+        let all = customers(&["a", "c", "e", "g"]);
+        let mut walk = Walk::new(&all);
+        // Ascending, with ids that are not customers in between.
+        assert_eq!(walk.find("a"), Some(0));
+        assert_eq!(walk.find("b"), None);
+        assert_eq!(walk.find("e"), Some(2));
+        // Back again (another collation's order), then on.
+        assert_eq!(walk.find("c"), Some(1));
+        assert_eq!(walk.find("e"), Some(2));
+        assert_eq!(walk.find("g"), Some(3));
+        assert_eq!(walk.find("h"), None);
+        assert_eq!(walk.find("a"), Some(0));
+    }
 }

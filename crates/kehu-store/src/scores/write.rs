@@ -1,10 +1,11 @@
-//! The recompute's writes: the scores go into a new table, a chunk of
-//! customers at a time as one JSON document unpacked by the database
-//! (`json_each` on SQLite, `jsonb_array_elements` on PostgreSQL), with the
-//! grades that changed, one transaction per chunk; then one transaction
-//! puts the new table in the place of `customer_scores` (readers see the
-//! old scores until then, and no row is updated in place) and rewrites
-//! the monthly figures and the month's lifecycle moves.
+//! The recompute's writes: the scores go into a new table a chunk of
+//! customers at a time, with the grades that changed, one transaction per
+//! chunk (on SQLite through prepared statements on the raw writer
+//! connection, on PostgreSQL as one JSON document unpacked by
+//! `jsonb_array_elements`); then one transaction puts the new table in the
+//! place of `customer_scores` (readers see the old scores until then, and
+//! no row is updated in place) and rewrites the monthly figures and the
+//! month's lifecycle moves.
 
 use super::read::{Customer, Monthly};
 use super::{Detail, FactsView, ModelValue, Money};
@@ -13,10 +14,11 @@ use crate::{Db, Error, Result};
 use chrono::NaiveDate;
 use kehu_domain::time::Timestamp;
 use kehu_domain::value::{Facts, Scored};
+use serde::Serialize;
 use std::collections::HashMap;
 
 /// Customers written per transaction.
-const CHUNK: usize = 5_000;
+const CHUNK: usize = 10_000;
 /// Ids per `UPDATE ... WHERE id IN (...)`.
 const IDS_PER_UPDATE: usize = 400;
 
@@ -35,14 +37,15 @@ pub(super) struct Written {
     pub grades_changed: u64,
 }
 
-/// One row of the JSON document, in column order.
-type Row<'a> = (
-    &'a str,
+/// One customer's scores, in [`COLUMNS`] order up to `detail`.
+#[derive(Serialize)]
+struct Row(
+    String,
     f64,
     &'static str,
     &'static str,
     &'static str,
-    Option<&'a str>,
+    Option<String>,
     Option<String>,
     i64,
     i64,
@@ -53,40 +56,90 @@ type Row<'a> = (
     String,
 );
 
+/// A chunk's rows and the customers whose grade changes, by new grade.
+struct Chunk {
+    rows: Vec<Row>,
+    regrade: HashMap<&'static str, Vec<String>>,
+}
+
 const COLUMNS: &str = "customer_id, score, grade, tier, lifecycle, prev_lifecycle, rfm, \
      revenue_fen, cost_fen, profit_fen, p_alive, expected_purchases, clv_fen, detail, as_of, computed_at";
 
 /// The table a recompute fills before it replaces `customer_scores`.
 const NEXT: &str = "customer_scores_next";
 
-/// The insert of a chunk's JSON document into [`NEXT`].
-fn insert(backend: Backend) -> String {
-    let select = match backend {
-        Backend::Sqlite => {
-            let cols: Vec<String> = (0..14).map(|i| format!("j.value ->> {i}")).collect();
-            format!(
-                "SELECT {}, $2, $3 FROM json_each($1) j JOIN customers c ON c.id = j.value ->> 0",
-                cols.join(", ")
-            )
+/// The insert of a chunk's JSON document into [`NEXT`] on PostgreSQL.
+fn pg_insert() -> String {
+    let types = [
+        "", "::float8", "", "", "", "", "", "::bigint", "::bigint", "::bigint", "::float8",
+        "::float8", "::bigint", "",
+    ];
+    let cols: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("(e ->> {i}){t}"))
+        .collect();
+    format!(
+        "INSERT INTO {NEXT} ({COLUMNS}) SELECT {}, $2, $3 \
+         FROM jsonb_array_elements($1::jsonb) e JOIN customers c ON c.id = e ->> 0",
+        cols.join(", ")
+    )
+}
+
+/// The insert of one row into [`NEXT`] on SQLite, skipping a customer
+/// deleted for good since the read.
+fn sqlite_insert() -> String {
+    let params: Vec<String> = (1..=16).map(|i| format!("?{i}")).collect();
+    format!(
+        "INSERT INTO {NEXT} ({COLUMNS}) SELECT {} \
+         WHERE EXISTS (SELECT 1 FROM customers WHERE id = ?1)",
+        params.join(", ")
+    )
+}
+
+/// Writes a chunk on SQLite's raw writer connection in one transaction;
+/// returns the grades changed.
+fn sqlite_chunk(conn: &rusqlite::Connection, chunk: Chunk, as_of: &str, now: i64) -> Result<u64> {
+    use rusqlite::params;
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let mut insert = conn.prepare_cached(&sqlite_insert())?;
+    for r in &chunk.rows {
+        insert.execute(params![
+            r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12, r.13, as_of, now
+        ])?;
+    }
+    let mut update = conn.prepare_cached(
+        "UPDATE customers SET grade = ?1 WHERE id = ?2 AND grade_override IS NULL",
+    )?;
+    let mut changed = 0u64;
+    for (grade, ids) in &chunk.regrade {
+        for id in ids {
+            changed += update.execute(params![grade, id])? as u64;
         }
-        Backend::Postgres => {
-            let types = [
-                "", "::float8", "", "", "", "", "", "::bigint", "::bigint", "::bigint", "::float8",
-                "::float8", "::bigint", "",
-            ];
-            let cols: Vec<String> = types
-                .iter()
-                .enumerate()
-                .map(|(i, t)| format!("(e ->> {i}){t}"))
-                .collect();
-            format!(
-                "SELECT {}, $2, $3 FROM jsonb_array_elements($1::jsonb) e \
-                 JOIN customers c ON c.id = e ->> 0",
-                cols.join(", ")
-            )
+    }
+    conn.execute_batch("COMMIT")?;
+    Ok(changed)
+}
+
+/// Writes a chunk on PostgreSQL in one transaction; returns the grades
+/// changed.
+async fn pg_chunk(db: &Db, chunk: Chunk, as_of: &str, now: Timestamp) -> Result<u64> {
+    let doc = serde_json::to_string(&chunk.rows).map_err(|e| Error::Other(e.to_string()))?;
+    let mut tx = db.begin().await?;
+    tx.execute(Query::new(pg_insert()).bind(doc).bind(as_of).bind(now))
+        .await?;
+    let mut changed = 0u64;
+    for (grade, ids) in &chunk.regrade {
+        for part in ids.chunks(IDS_PER_UPDATE) {
+            let mut q = Query::new("UPDATE customers SET grade = ");
+            q.push_arg(*grade);
+            q.push(" WHERE grade_override IS NULL AND id IN ");
+            q.push_list(part.iter().map(|id| Arg::from(id.as_str())));
+            changed += tx.execute(q).await?;
         }
-    };
-    format!("INSERT INTO {NEXT} ({COLUMNS}) {select}")
+    }
+    tx.commit().await?;
+    Ok(changed)
 }
 
 /// An empty [`NEXT`] shaped like `customer_scores`: on SQLite from the
@@ -145,7 +198,6 @@ pub(super) async fn save(db: &Db, r: &Results<'_>) -> Result<Written> {
     let now = Timestamp::now();
     let as_of = r.as_of.to_string();
     let this_month = month(&as_of).to_string();
-    let sql = insert(db.backend());
     prepare(db).await?;
     let mut values: Vec<Option<ModelValue>> = vec![None; r.customers.len()];
     for &(i, v) in r.values {
@@ -157,8 +209,10 @@ pub(super) async fn save(db: &Db, r: &Results<'_>) -> Result<Written> {
     let mut grades_changed = 0u64;
     for start in (0..r.customers.len()).step_by(CHUNK) {
         let end = (start + CHUNK).min(r.customers.len());
-        let mut rows: Vec<Row> = Vec::with_capacity(end - start);
-        let mut regrade: HashMap<&'static str, Vec<&str>> = HashMap::new();
+        let mut chunk = Chunk {
+            rows: Vec::with_capacity(end - start),
+            regrade: HashMap::new(),
+        };
         for (i, c) in r.customers.iter().enumerate().take(end).skip(start) {
             let s = &r.scored[i];
             let m = r.money[i];
@@ -178,7 +232,7 @@ pub(super) async fn save(db: &Db, r: &Results<'_>) -> Result<Written> {
                 .or_default() += 1;
             let grade = s.grade.code();
             if !c.overridden && c.grade.as_deref() != Some(grade) {
-                regrade.entry(grade).or_default().push(&c.id);
+                chunk.regrade.entry(grade).or_default().push(c.id.clone());
             }
             let detail = Detail {
                 parts: s.parts.to_vec(),
@@ -187,13 +241,13 @@ pub(super) async fn save(db: &Db, r: &Results<'_>) -> Result<Written> {
                 money: m,
             };
             let v = values[i];
-            rows.push((
-                &c.id,
+            chunk.rows.push(Row(
+                c.id.clone(),
                 s.score,
                 grade,
                 s.tier.code(),
                 lifecycle,
-                prev,
+                prev.map(str::to_string),
                 s.rfm.map(|x| x.code()),
                 m.revenue_fen,
                 m.cost_fen(),
@@ -204,25 +258,15 @@ pub(super) async fn save(db: &Db, r: &Results<'_>) -> Result<Written> {
                 serde_json::to_string(&detail).map_err(|e| Error::Other(e.to_string()))?,
             ));
         }
-        let doc = serde_json::to_string(&rows).map_err(|e| Error::Other(e.to_string()))?;
-        let mut tx = db.begin().await?;
-        tx.execute(
-            Query::new(sql.as_str())
-                .bind(doc)
-                .bind(as_of.as_str())
-                .bind(now),
-        )
-        .await?;
-        for (grade, ids) in regrade {
-            for part in ids.chunks(IDS_PER_UPDATE) {
-                let mut q = Query::new("UPDATE customers SET grade = ");
-                q.push_arg(grade);
-                q.push(" WHERE grade_override IS NULL AND id IN ");
-                q.push_list(part.iter().map(|id| Arg::from(*id)));
-                grades_changed += tx.execute(q).await?;
+        grades_changed += match db.backend() {
+            Backend::Sqlite => {
+                let as_of = as_of.clone();
+                let now = now.millis();
+                db.with_sqlite(true, move |c| sqlite_chunk(c, chunk, &as_of, now))
+                    .await?
             }
-        }
-        tx.commit().await?;
+            Backend::Postgres => pg_chunk(db, chunk, &as_of, now).await?,
+        };
     }
     let mut tx = db.begin().await?;
     swap(&mut tx).await?;

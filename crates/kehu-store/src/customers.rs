@@ -169,65 +169,61 @@ impl Row {
 }
 
 #[derive(sqlx::FromRow)]
-struct TagRow {
-    customer_id: String,
-    id: String,
-    name: String,
-}
-
-#[derive(sqlx::FromRow)]
 struct ConsentRow {
-    customer_id: String,
     channel: String,
     status: String,
 }
 
-/// The two queries that load tags and consents of these customers.
-fn relation_queries(list: &[Customer]) -> (Query, Query) {
+/// A tag (`is_tag`: tag id and name) or a consent (channel and status) of
+/// a customer, as [`relation_query`] reads them.
+#[derive(sqlx::FromRow)]
+struct RelationRow {
+    is_tag: bool,
+    customer_id: String,
+    a: String,
+    b: String,
+}
+
+/// One query for the tags (by name) and consents of these customers.
+fn relation_query(list: &[Customer]) -> Query {
     let ids = || list.iter().map(|c| c.id.as_str());
-    let mut tags = Query::new("SELECT ct.customer_id, t.id, t.name FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id IN ");
-    tags.push_list(ids()).push(" ORDER BY t.name");
-    let mut consents =
-        Query::new("SELECT customer_id, channel, status FROM consents WHERE customer_id IN ");
-    consents.push_list(ids());
-    (tags, consents)
+    let mut q = Query::new(
+        "SELECT TRUE AS is_tag, ct.customer_id, t.id AS a, t.name AS b \
+         FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id IN ",
+    );
+    q.push_list(ids()).push(
+        " UNION ALL SELECT FALSE, customer_id, channel, status FROM consents WHERE customer_id IN ",
+    );
+    q.push_list(ids()).push(" ORDER BY 1, 4");
+    q
 }
 
 /// Puts loaded tag and consent rows on their customers.
-fn put_relations(list: &mut [Customer], tag_rows: Vec<TagRow>, consent_rows: Vec<ConsentRow>) {
+fn put_relations(list: &mut [Customer], rows: Vec<RelationRow>) {
     let index: HashMap<String, usize> = list
         .iter()
         .enumerate()
         .map(|(i, c)| (c.id.to_string(), i))
         .collect();
-    for r in tag_rows {
-        if let Some(&i) = index.get(&r.customer_id) {
-            list[i].tags.push(Tag {
-                id: r.id,
-                name: r.name,
-            });
-        }
-    }
-    for r in consent_rows {
-        if let (Some(&i), Ok(ch), Ok(st)) = (
-            index.get(&r.customer_id),
-            ConsentChannel::parse(&r.channel),
-            ConsentStatus::parse(&r.status),
-        ) {
+    for r in rows {
+        let Some(&i) = index.get(&r.customer_id) else {
+            continue;
+        };
+        if r.is_tag {
+            list[i].tags.push(Tag { id: r.a, name: r.b });
+        } else if let (Ok(ch), Ok(st)) = (ConsentChannel::parse(&r.a), ConsentStatus::parse(&r.b)) {
             list[i].consents.insert(ch, st);
         }
     }
 }
 
-/// Loads tags and consents of these customers with one query each.
+/// Loads tags and consents of these customers (one query).
 async fn attach(db: &Db, list: &mut [Customer]) -> Result<()> {
     if list.is_empty() {
         return Ok(());
     }
-    let (tq, cq) = relation_queries(list);
-    let tags = db.conn().fetch_all(tq).await?;
-    let consents = db.conn().fetch_all(cq).await?;
-    put_relations(list, tags, consents);
+    let rows = db.conn().fetch_all(relation_query(list)).await?;
+    put_relations(list, rows);
     Ok(())
 }
 
@@ -245,10 +241,8 @@ pub(crate) async fn load_where_tx(tx: &mut Tx, cond: Query) -> Result<Vec<Custom
         .map(Row::into_customer)
         .collect::<Result<Vec<_>>>()?;
     if !list.is_empty() {
-        let (tq, cq) = relation_queries(&list);
-        let tags = tx.fetch_all(tq).await?;
-        let consents = tx.fetch_all(cq).await?;
-        put_relations(&mut list, tags, consents);
+        let rows = tx.fetch_all(relation_query(&list)).await?;
+        put_relations(&mut list, rows);
     }
     Ok(list)
 }
@@ -463,8 +457,7 @@ pub(crate) async fn write_relations(
     let now = Timestamp::now();
     let current: Vec<ConsentRow> = tx
         .fetch_all(
-            Query::new("SELECT customer_id, channel, status FROM consents WHERE customer_id = $1")
-                .bind(id),
+            Query::new("SELECT channel, status FROM consents WHERE customer_id = $1").bind(id),
         )
         .await?;
     for r in &current {

@@ -155,25 +155,147 @@ impl Query {
     }
 }
 
-/// Arguments per multi-row statement. SQLite (through sqlx) binds
-/// arguments in time that grows faster than their number, so its
-/// statements stay small; PostgreSQL gains from fewer round trips.
-const MAX_ARGS_SQLITE: usize = 400;
+impl Query {
+    /// The query with SQLite's anonymous `?` placeholders and the arguments
+    /// in the order they appear. SQLite files every numbered or named
+    /// parameter in a list that is searched when the statement is prepared
+    /// and again (through sqlx) for each argument bound, so a statement's
+    /// cost would grow with the square of its arguments. `$N` inside
+    /// quotes and comments is left alone; a query naming an argument it
+    /// lacks is returned as it is.
+    fn anonymous(self) -> Query {
+        let src = self.sql.as_bytes();
+        let mut slots: Vec<Option<Arg>> = self.args.iter().cloned().map(Some).collect();
+        let mut placed: Vec<Option<usize>> = vec![None; slots.len()];
+        let mut sql = String::with_capacity(self.sql.len());
+        let mut args: Vec<Arg> = Vec::with_capacity(slots.len());
+        let (mut i, mut copied) = (0, 0);
+        while i < src.len() {
+            match src[i] {
+                q @ (b'\'' | b'"') => {
+                    i += 1;
+                    while i < src.len() && src[i] != q {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                b'-' if src.get(i + 1) == Some(&b'-') => {
+                    while i < src.len() && src[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'/' if src.get(i + 1) == Some(&b'*') => {
+                    i += 2;
+                    while i < src.len() && !(src[i] == b'*' && src.get(i + 1) == Some(&b'/')) {
+                        i += 1;
+                    }
+                    i += 2;
+                }
+                b'$' => {
+                    let digits = src[i + 1..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_digit())
+                        .count();
+                    if digits == 0 {
+                        i += 1;
+                        continue;
+                    }
+                    let end = i + 1 + digits;
+                    let n: usize = self.sql[i + 1..end].parse().unwrap_or(0);
+                    let Some(k) = n.checked_sub(1).filter(|&k| k < slots.len()) else {
+                        return self;
+                    };
+                    let arg = match (slots[k].take(), placed[k]) {
+                        (Some(a), _) => a,
+                        (None, Some(at)) => args[at].clone(),
+                        (None, None) => return self,
+                    };
+                    placed[k] = Some(args.len());
+                    args.push(arg);
+                    sql.push_str(&self.sql[copied..i]);
+                    sql.push('?');
+                    copied = end;
+                    i = end;
+                }
+                _ => i += 1,
+            }
+        }
+        sql.push_str(&self.sql[copied.min(self.sql.len())..]);
+        Query { sql, args }
+    }
+
+    /// The query as the backend runs it.
+    fn for_backend(self, backend: Backend) -> Query {
+        match backend {
+            Backend::Sqlite => self.anonymous(),
+            Backend::Postgres => self,
+        }
+    }
+}
+
+/// Arguments per multi-row statement on PostgreSQL, which gains from
+/// fewer round trips.
 const MAX_ARGS_POSTGRES: usize = 8_000;
 
 impl Tx {
-    /// Inserts many rows with multi-row `INSERT`s: `head` is the statement up
-    /// to `VALUES`, `tail` what follows the rows (`ON CONFLICT ...`, or "").
-    /// Rows go in as few statements as the argument limit allows.
+    /// Inserts many rows: `head` is the statement up to `VALUES`, `tail`
+    /// what follows the row (`ON CONFLICT ...`, or ""). PostgreSQL gets
+    /// multi-row `INSERT`s as large as the argument limit allows; SQLite
+    /// runs one prepared single-row statement per row on the transaction's
+    /// own connection (no round trips there, and no sqlx binding, whose
+    /// cost grows with a statement's argument count).
     pub async fn insert_rows<R>(&mut self, head: &str, tail: &str, rows: R) -> Result<u64>
     where
         R: IntoIterator,
         R::Item: IntoIterator<Item = Arg>,
     {
-        let max_args = match self.backend() {
-            Backend::Sqlite => MAX_ARGS_SQLITE,
-            Backend::Postgres => MAX_ARGS_POSTGRES,
+        let t = match self {
+            Tx::Sqlite(t) => t,
+            Tx::Postgres(_) => return self.insert_rows_pg(head, tail, rows).await,
         };
+        let mut locked = t.lock_handle().await?;
+        let run = || -> Result<u64> {
+            // SAFETY: sqlx's worker makes no call on this handle while
+            // `locked` lives, and it outlives `conn` and its statement; a
+            // connection made from a handle is never closed by rusqlite.
+            let conn =
+                unsafe { rusqlite::Connection::from_handle(locked.as_raw_handle().as_ptr()) }?;
+            let mut stmt: Option<(usize, rusqlite::Statement)> = None;
+            let mut total = 0u64;
+            let mut args: Vec<Arg> = Vec::new();
+            for row in rows {
+                args.clear();
+                args.extend(row);
+                let (arity, stmt) = match &mut stmt {
+                    Some(s) => s,
+                    None => {
+                        let marks = vec!["?"; args.len()].join(", ");
+                        let sql = format!("{head} VALUES ({marks}){tail}");
+                        stmt.insert((args.len(), conn.prepare(&sql)?))
+                    }
+                };
+                if *arity != args.len() {
+                    return Err(crate::Error::Other(format!(
+                        "a row of {} values for {arity} columns: {head}",
+                        args.len()
+                    )));
+                }
+                total += stmt.execute(rusqlite::params_from_iter(args.iter()))? as u64;
+            }
+            Ok(total)
+        };
+        // Short, but blocking: let the runtime move its other tasks away.
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(run),
+            _ => run(),
+        }
+    }
+
+    async fn insert_rows_pg<R>(&mut self, head: &str, tail: &str, rows: R) -> Result<u64>
+    where
+        R: IntoIterator,
+        R::Item: IntoIterator<Item = Arg>,
+    {
         let mut total = 0;
         let mut q: Option<Query> = None;
         for row in rows {
@@ -182,7 +304,7 @@ impl Tx {
                 cur.push(", ");
             }
             cur.push_list(row);
-            if cur.args.len() >= max_args {
+            if cur.args.len() >= MAX_ARGS_POSTGRES {
                 let mut full = q.take().expect("a statement");
                 full.push(tail);
                 total += self.execute(full).await?;
@@ -193,6 +315,21 @@ impl Tx {
             total += self.execute(last).await?;
         }
         Ok(total)
+    }
+}
+
+impl rusqlite::ToSql for Arg {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value};
+        Ok(match self {
+            Arg::Int(Some(v)) => ToSqlOutput::from(*v),
+            Arg::Text(Some(v)) => ToSqlOutput::from(v.as_str()),
+            Arg::Bool(Some(v)) => ToSqlOutput::from(i64::from(*v)),
+            Arg::Float(Some(v)) => ToSqlOutput::from(*v),
+            Arg::Int(None) | Arg::Text(None) | Arg::Bool(None) | Arg::Float(None) => {
+                ToSqlOutput::Owned(Value::Null)
+            }
+        })
     }
 }
 
@@ -229,7 +366,7 @@ macro_rules! query_methods {
     };
     ($self:ident, $sqlite:expr, $sqlite_write:expr, $pg:expr) => {
         pub async fn fetch_all<T: AnyRow>(&mut $self, q: Query) -> Result<Vec<T>> {
-            let Query { sql, args } = q;
+            let Query { sql, args } = q.for_backend($self.backend());
             Ok(match $self.backend() {
                 Backend::Sqlite => bind_args!(sqlx::query_as::<Sqlite, T>(&sql), args).fetch_all($sqlite).await?,
                 Backend::Postgres => bind_args!(sqlx::query_as::<Postgres, T>(&sql), args).fetch_all($pg).await?,
@@ -237,7 +374,7 @@ macro_rules! query_methods {
         }
 
         pub async fn fetch_optional<T: AnyRow>(&mut $self, q: Query) -> Result<Option<T>> {
-            let Query { sql, args } = q;
+            let Query { sql, args } = q.for_backend($self.backend());
             Ok(match $self.backend() {
                 Backend::Sqlite => bind_args!(sqlx::query_as::<Sqlite, T>(&sql), args).fetch_optional($sqlite).await?,
                 Backend::Postgres => bind_args!(sqlx::query_as::<Postgres, T>(&sql), args).fetch_optional($pg).await?,
@@ -250,7 +387,7 @@ macro_rules! query_methods {
 
         /// Runs a query whose single column is an integer (a count, say).
         pub async fn scalar(&mut $self, q: Query) -> Result<i64> {
-            let Query { sql, args } = q;
+            let Query { sql, args } = q.for_backend($self.backend());
             Ok(match $self.backend() {
                 Backend::Sqlite => bind_args!(sqlx::query_scalar::<Sqlite, i64>(&sql), args).fetch_one($sqlite).await?,
                 Backend::Postgres => bind_args!(sqlx::query_scalar::<Postgres, i64>(&sql), args).fetch_one($pg).await?,
@@ -259,7 +396,7 @@ macro_rules! query_methods {
 
         /// Runs a statement; returns the number of rows it touched.
         pub async fn execute(&mut $self, q: Query) -> Result<u64> {
-            let Query { sql, args } = q;
+            let Query { sql, args } = q.for_backend($self.backend());
             Ok(match $self.backend() {
                 Backend::Sqlite => bind_args!(sqlx::query::<Sqlite>(&sql), args).execute($sqlite_write).await?.rows_affected(),
                 Backend::Postgres => bind_args!(sqlx::query::<Postgres>(&sql), args).execute($pg).await?.rows_affected(),
@@ -325,9 +462,10 @@ impl Db {
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-32000")
             .pragma("temp_store", "memory");
+        // The writer keeps more pages: bulk writes touch every index.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(opts.clone())
+            .connect_with(opts.clone().pragma("cache_size", "-131072"))
             .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(8)
@@ -562,6 +700,54 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(seen, "after");
+    }
+
+    #[test]
+    fn sqlite_gets_anonymous_placeholders_in_order() {
+        let q = Query::new(
+            "SELECT '$1', \"a$2\" FROM t WHERE x = $2 AND y IN ($1, $3) -- $1\n AND z = $2 /* $3 */",
+        )
+        .bind(1i64)
+        .bind("two")
+        .bind(3i64)
+        .anonymous();
+        assert_eq!(
+            q.sql,
+            "SELECT '$1', \"a$2\" FROM t WHERE x = ? AND y IN (?, ?) -- $1\n AND z = ? /* $3 */"
+        );
+        assert_eq!(
+            q.args,
+            vec![
+                Arg::from("two"),
+                Arg::from(1i64),
+                Arg::from(3i64),
+                Arg::from("two")
+            ]
+        );
+        // An argument the query lacks: left for the driver to report.
+        let q = Query::new("SELECT $2").bind(1i64).anonymous();
+        assert_eq!(q.sql, "SELECT $2");
+        // JSON paths are not parameters.
+        let q = Query::new("SELECT json_extract(d, '$.a') WHERE $1")
+            .bind(true)
+            .anonymous();
+        assert_eq!(q.sql, "SELECT json_extract(d, '$.a') WHERE ?");
+    }
+
+    #[tokio::test]
+    async fn anonymous_placeholders_bind_what_the_numbers_named() {
+        let db = fresh(Kind::Sqlite).await.unwrap();
+        let row: (i64, String, i64) = db
+            .conn()
+            .fetch_one(
+                Query::new("SELECT $3, $1 || $1, $2")
+                    .bind("a")
+                    .bind(2i64)
+                    .bind(3i64),
+            )
+            .await
+            .unwrap();
+        assert_eq!(row, (3, "aa".to_string(), 2));
     }
 
     #[tokio::test]

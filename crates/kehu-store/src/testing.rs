@@ -119,6 +119,34 @@ pub async fn user(db: &Db, login: &str, role: &str, team: &str) -> crate::auth::
         .unwrap_or_else(|e| panic!("creating {login}: {e}"))
 }
 
+/// A person named `name` with this mobile, owned by `by` (who creates it).
+pub async fn person(
+    db: &Db,
+    by: &kehu_domain::role::Principal,
+    name: &str,
+    mobile: &str,
+) -> kehu_domain::ids::CustomerId {
+    let fields = kehu_domain::customer::CustomerInput {
+        kind: "person".into(),
+        name: name.into(),
+        mobile: mobile.into(),
+        owner_id: by.user_id.to_string(),
+        ..Default::default()
+    }
+    .parse()
+    .unwrap_or_else(|e| panic!("fields of {name}: {e:?}"));
+    let write = crate::customers::CustomerWrite {
+        fields,
+        custom: Default::default(),
+        tags: vec![],
+        consents: Default::default(),
+    };
+    crate::customers::create(db, Some(by), write)
+        .await
+        .unwrap_or_else(|e| panic!("creating {name}: {e}"))
+        .id
+}
+
 /// The rows of an exported file (header first) as text, read back the way
 /// a spreadsheet program would: CSV after its byte order mark, or the first
 /// sheet of a workbook.

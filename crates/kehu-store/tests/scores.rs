@@ -4,7 +4,7 @@
 //! figures and the dashboard within a viewer's scope.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kehu_domain::customer::{CustomerInput, Grade};
+use kehu_domain::customer::Grade;
 use kehu_domain::ids::CustomerId;
 use kehu_domain::role::Principal;
 use kehu_domain::time::Timestamp;
@@ -32,28 +32,7 @@ fn days_before(days: i64) -> i64 {
 }
 
 async fn customer(db: &Db, by: &Principal, name: &str, mobile: &str) -> CustomerId {
-    let fields = CustomerInput {
-        kind: "person".into(),
-        name: name.into(),
-        mobile: mobile.into(),
-        owner_id: by.user_id.to_string(),
-        ..Default::default()
-    }
-    .parse()
-    .unwrap();
-    customers::create(
-        db,
-        Some(by),
-        CustomerWrite {
-            fields,
-            custom: Default::default(),
-            tags: vec![],
-            consents: Default::default(),
-        },
-    )
-    .await
-    .unwrap()
-    .id
+    kehu_store::testing::person(db, by, name, mobile).await
 }
 
 async fn order(db: &Db, c: &CustomerId, days: i64, yuan: i64, discount_yuan: i64) {

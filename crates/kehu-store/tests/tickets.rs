@@ -6,13 +6,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kehu_domain::business_time::DayKind;
-use kehu_domain::customer::CustomerInput;
 use kehu_domain::ids::{CustomerId, UserId};
 use kehu_domain::role::Principal;
 use kehu_domain::ticket::{Resolution, Status, TicketDraft, TicketKind};
 use kehu_domain::time::Timestamp;
 use kehu_store::audit::Actor;
-use kehu_store::customers::{self, CustomerWrite};
 use kehu_store::jobs::{self, Ran, Work};
 use kehu_store::testing::{self, fresh, fresh_pair, Kind};
 use kehu_store::tickets::handling::{self, EntryDraft};
@@ -30,28 +28,7 @@ fn clock(s: &str) -> Clock {
 }
 
 async fn customer(db: &Db, by: &Principal, name: &str, mobile: &str) -> CustomerId {
-    let fields = CustomerInput {
-        kind: "person".into(),
-        name: name.into(),
-        mobile: mobile.into(),
-        owner_id: by.user_id.to_string(),
-        ..Default::default()
-    }
-    .parse()
-    .unwrap();
-    customers::create(
-        db,
-        Some(by),
-        CustomerWrite {
-            fields,
-            custom: Default::default(),
-            tags: vec![],
-            consents: Default::default(),
-        },
-    )
-    .await
-    .unwrap()
-    .id
+    kehu_store::testing::person(db, by, name, mobile).await
 }
 
 fn draft(severity: &str) -> TicketDraft {

@@ -24,7 +24,8 @@ const REFRESH_STATISTICS_AFTER: u64 = 10_000;
 
 /// Rows written per transaction: large, because a batch's writes to each
 /// index share pages (fewer pages written per row), yet small enough that
-/// other writers wait well under a second.
+/// other writers wait under a second (5,000 rows take 0.3-0.6 s at
+/// 8,500-17,600 rows/s).
 pub const BATCH: usize = 5_000;
 
 /// What an import reports as it goes.

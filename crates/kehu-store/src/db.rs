@@ -153,9 +153,7 @@ impl Query {
         self.sql.push(')');
         self
     }
-}
 
-impl Query {
     /// The query with SQLite's anonymous `?` placeholders and the arguments
     /// in the order they appear. SQLite files every numbered or named
     /// parameter in a list that is searched when the statement is prepared
@@ -164,63 +162,29 @@ impl Query {
     /// quotes and comments is left alone; a query naming an argument it
     /// lacks is returned as it is.
     fn anonymous(self) -> Query {
-        let src = self.sql.as_bytes();
-        let mut slots: Vec<Option<Arg>> = self.args.iter().cloned().map(Some).collect();
+        let spans = placeholders(&self.sql);
+        if spans.iter().any(|&(_, _, k)| k >= self.args.len()) {
+            return self;
+        }
+        let mut slots: Vec<Option<Arg>> = self.args.into_iter().map(Some).collect();
+        // Where each argument went first, for a number used again.
         let mut placed: Vec<Option<usize>> = vec![None; slots.len()];
         let mut sql = String::with_capacity(self.sql.len());
-        let mut args: Vec<Arg> = Vec::with_capacity(slots.len());
-        let (mut i, mut copied) = (0, 0);
-        while i < src.len() {
-            match src[i] {
-                q @ (b'\'' | b'"') => {
-                    i += 1;
-                    while i < src.len() && src[i] != q {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                b'-' if src.get(i + 1) == Some(&b'-') => {
-                    while i < src.len() && src[i] != b'\n' {
-                        i += 1;
-                    }
-                }
-                b'/' if src.get(i + 1) == Some(&b'*') => {
-                    i += 2;
-                    while i < src.len() && !(src[i] == b'*' && src.get(i + 1) == Some(&b'/')) {
-                        i += 1;
-                    }
-                    i += 2;
-                }
-                b'$' => {
-                    let digits = src[i + 1..]
-                        .iter()
-                        .take_while(|b| b.is_ascii_digit())
-                        .count();
-                    if digits == 0 {
-                        i += 1;
-                        continue;
-                    }
-                    let end = i + 1 + digits;
-                    let n: usize = self.sql[i + 1..end].parse().unwrap_or(0);
-                    let Some(k) = n.checked_sub(1).filter(|&k| k < slots.len()) else {
-                        return self;
-                    };
-                    let arg = match (slots[k].take(), placed[k]) {
-                        (Some(a), _) => a,
-                        (None, Some(at)) => args[at].clone(),
-                        (None, None) => return self,
-                    };
-                    placed[k] = Some(args.len());
-                    args.push(arg);
-                    sql.push_str(&self.sql[copied..i]);
-                    sql.push('?');
-                    copied = end;
-                    i = end;
-                }
-                _ => i += 1,
-            }
+        let mut args: Vec<Arg> = Vec::with_capacity(spans.len());
+        let mut copied = 0;
+        for (start, end, k) in spans {
+            let arg = match (slots[k].take(), placed[k]) {
+                (Some(a), _) => a,
+                (None, Some(at)) => args[at].clone(),
+                (None, None) => unreachable!("an argument is taken only when placed"),
+            };
+            placed[k] = Some(args.len());
+            args.push(arg);
+            sql.push_str(&self.sql[copied..start]);
+            sql.push('?');
+            copied = end;
         }
-        sql.push_str(&self.sql[copied.min(self.sql.len())..]);
+        sql.push_str(&self.sql[copied..]);
         Query { sql, args }
     }
 
@@ -231,6 +195,51 @@ impl Query {
             Backend::Postgres => self,
         }
     }
+}
+
+/// The `$N` placeholders of `sql` outside quotes and comments: (start,
+/// end, N - 1), with `usize::MAX` for `$0`.
+fn placeholders(sql: &str) -> Vec<(usize, usize, usize)> {
+    let src = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < src.len() {
+        match src[i] {
+            q @ (b'\'' | b'"') => {
+                i += 1;
+                while i < src.len() && src[i] != q {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'-' if src.get(i + 1) == Some(&b'-') => {
+                while i < src.len() && src[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if src.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < src.len() && !(src[i] == b'*' && src.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            b'$' => {
+                let digits = src[i + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                let end = i + 1 + digits;
+                if digits > 0 {
+                    let n: usize = sql[i + 1..end].parse().unwrap_or(0);
+                    out.push((i, end, n.checked_sub(1).unwrap_or(usize::MAX)));
+                }
+                i = end.max(i + 1);
+            }
+            _ => i += 1,
+        }
+    }
+    out
 }
 
 /// Arguments per multi-row statement on PostgreSQL, which gains from
@@ -255,11 +264,7 @@ impl Tx {
         };
         let mut locked = t.lock_handle().await?;
         let run = || -> Result<u64> {
-            // SAFETY: sqlx's worker makes no call on this handle while
-            // `locked` lives, and it outlives `conn` and its statement; a
-            // connection made from a handle is never closed by rusqlite.
-            let conn =
-                unsafe { rusqlite::Connection::from_handle(locked.as_raw_handle().as_ptr()) }?;
+            let conn = raw(&mut locked)?;
             let mut stmt: Option<(usize, rusqlite::Statement)> = None;
             let mut total = 0u64;
             let mut args: Vec<Arg> = Vec::new();
@@ -316,6 +321,15 @@ impl Tx {
         }
         Ok(total)
     }
+}
+
+/// A rusqlite connection over a connection sqlx has locked for us; the
+/// caller drops it (and any statement of it) before `locked`. It never
+/// closes the handle.
+fn raw(locked: &mut sqlx::sqlite::LockedSqliteHandle<'_>) -> Result<rusqlite::Connection> {
+    // SAFETY: while `locked` lives sqlx's worker makes no call on this
+    // handle, and a connection made from a handle does not close it.
+    Ok(unsafe { rusqlite::Connection::from_handle(locked.as_raw_handle().as_ptr()) }?)
 }
 
 impl rusqlite::ToSql for Arg {
@@ -524,7 +538,6 @@ impl Db {
         })
     }
 
-    /// A handle for single statements outside a transaction.
     /// Runs `f` on a blocking thread over the raw connection of one of
     /// SQLite's pools (the single writer when `write`), for bulk passes that
     /// would spend most of their time in sqlx's per-row machinery. `f` must
@@ -545,23 +558,18 @@ impl Db {
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let mut locked = runtime.block_on(conn.lock_handle())?;
-            // SAFETY: sqlx's worker makes no call on this handle while
-            // `locked` lives, and it outlives `raw`; a connection made from
-            // a handle is never closed by rusqlite.
-            let raw =
-                unsafe { rusqlite::Connection::from_handle(locked.as_raw_handle().as_ptr()) }?;
-            let out = f(&raw);
-            if out.is_err() && !raw.is_autocommit() {
-                raw.execute_batch("ROLLBACK")?;
+            let conn = raw(&mut locked)?;
+            let out = f(&conn);
+            if out.is_err() && !conn.is_autocommit() {
+                conn.execute_batch("ROLLBACK")?;
             }
-            drop(raw);
-            drop(locked);
             out
         })
         .await
         .map_err(|e| crate::Error::Other(format!("database pass stopped: {e}")))?
     }
 
+    /// A handle for single statements outside a transaction.
     pub fn conn(&self) -> Conn<'_> {
         Conn(self)
     }

@@ -541,6 +541,13 @@ fn sqlite_customers(
     Ok((out, created))
 }
 
+/// Column `i` of a row as text, without a copy.
+fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r str> {
+    r.get_ref(i)?
+        .as_str()
+        .map_err(|e| Error::Other(format!("column {i}: {e}")))
+}
+
 fn day_of(ms: i64, zone: chrono_tz::Tz) -> Option<i64> {
     Some(day_number(
         Timestamp::from_millis(ms)?
@@ -569,10 +576,7 @@ fn sqlite_orders(
     let mut group = None;
     let mut days: Vec<Day> = Vec::new();
     while let Some(r) = rows.next()? {
-        let customer = r
-            .get_ref(0)?
-            .as_str()
-            .map_err(|e| Error::Other(e.to_string()))?;
+        let customer = text(r, 0)?;
         if customer != id {
             if let Some(i) = group {
                 fold.customer(i, &mut days);
@@ -611,10 +615,7 @@ fn sqlite_interactions(
     let mut rows = stmt.query([w.start.millis(), w.end.millis()])?;
     let mut walk = Walk::new(customers);
     while let Some(r) = rows.next()? {
-        let customer = r
-            .get_ref(0)?
-            .as_str()
-            .map_err(|e| Error::Other(e.to_string()))?;
+        let customer = text(r, 0)?;
         if let Some(i) = walk.find(customer) {
             touches.customer(i, r.get(1)?, r.get(2)?, zone);
         }

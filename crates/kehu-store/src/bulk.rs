@@ -75,12 +75,7 @@ pub async fn insert(
                     t
                 }
             };
-            tx.execute(
-                Query::new("INSERT INTO customer_tags (customer_id, tag_id) VALUES ($1, $2)")
-                    .bind(&id)
-                    .bind(tag_id),
-            )
-            .await?;
+            tags::link(&mut tx, &id, &tag_id).await?;
         }
         let mut contact_ids = Vec::with_capacity(c.contacts.len());
         for ct in &c.contacts {

@@ -20,6 +20,7 @@ use kehu_domain::time::Timestamp;
 use kehu_domain::{FieldErrors, Problem};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// How long a deleted customer stays in the recycle bin.
@@ -56,14 +57,24 @@ struct Row {
     deleted_at: Option<i64>,
 }
 
-const SELECT: &str = "SELECT c.id, c.kind, c.name, c.gender, c.title, c.mobile, c.email, c.wechat, c.company, c.city, \
-     c.address, c.source, c.referred_by, r.name AS referred_by_name, c.birthday, c.grade, c.notes, c.owner_id, \
-     u.name AS owner_name, c.team_id, t.name AS team_name, c.custom_fields, c.external_id, c.last_contact_at, c.created_at, \
-     c.updated_at, c.deleted_at \
-     FROM customers c \
-     LEFT JOIN users u ON u.id = c.owner_id \
-     LEFT JOIN teams t ON t.id = c.team_id \
-     LEFT JOIN customers r ON r.id = c.referred_by";
+/// The columns of a customer row, over the alias `c` and [`joins!`].
+macro_rules! columns {
+    () => {
+        "SELECT c.id, c.kind, c.name, c.gender, c.title, c.mobile, c.email, c.wechat, c.company, c.city, \
+         c.address, c.source, c.referred_by, r.name AS referred_by_name, c.birthday, c.grade, c.notes, c.owner_id, \
+         u.name AS owner_name, c.team_id, t.name AS team_name, c.custom_fields, c.external_id, c.last_contact_at, c.created_at, \
+         c.updated_at, c.deleted_at"
+    };
+}
+/// The names of a customer's owner, team and referrer.
+macro_rules! joins {
+    () => {
+        "LEFT JOIN users u ON u.id = c.owner_id \
+         LEFT JOIN teams t ON t.id = c.team_id \
+         LEFT JOIN customers r ON r.id = c.referred_by"
+    };
+}
+const SELECT: &str = concat!(columns!(), " FROM customers c ", joins!());
 
 /// A customer record with everything the archive holds on it.
 #[derive(Debug, Clone)]
@@ -447,12 +458,7 @@ pub(crate) async fn write_relations(
     tx.execute(Query::new("DELETE FROM customer_tags WHERE customer_id = $1").bind(id))
         .await?;
     for t in &tags {
-        tx.execute(
-            Query::new("INSERT INTO customer_tags (customer_id, tag_id) VALUES ($1, $2)")
-                .bind(id)
-                .bind(&t.id),
-        )
-        .await?;
+        tags::link(tx, id, &t.id).await?;
     }
     let now = Timestamp::now();
     let current: Vec<ConsentRow> = tx
@@ -881,12 +887,13 @@ impl Sort {
         Sort::ALL.into_iter().find(|x| x.code() == s.trim())
     }
 
+    /// The column sorted on (of `customers`, and copied on each tag link).
     fn column(self) -> &'static str {
         match self {
-            Sort::NewestFirst | Sort::OldestFirst => "c.created_at",
+            Sort::NewestFirst | Sort::OldestFirst => "created_at",
             // Chinese names sort by their reading (pinyin), as people expect.
-            Sort::Name | Sort::NameDesc => "c.name_pinyin",
-            Sort::RecentlyUpdated => "c.updated_at",
+            Sort::Name | Sort::NameDesc => "name_pinyin",
+            Sort::RecentlyUpdated => "updated_at",
         }
     }
 
@@ -1056,10 +1063,68 @@ fn push_filters(q: &mut Query, f: &Filter) {
     if let Some(k) = f.kind {
         q.push(" AND c.kind = ").push_arg(k.code());
     }
-    if let Some(t) = f.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(t) = tag_of(f) {
         // The tag's id is a constant subquery, looked up once per query
         // rather than once per customer checked.
         q.push(" AND EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.customer_id = c.id AND ct.tag_id = (SELECT id FROM tags WHERE name = ").push_arg(t).push("))");
+    }
+}
+
+/// The filter's tag, if it names one.
+fn tag_of(f: &Filter) -> Option<&str> {
+    f.tag.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// Where a list reads its customers from. A tag filter without a search
+/// walks the tag's links in the list's order (each holds its customer's
+/// sort keys, migration 0014) and stops after the page, instead of walking
+/// every customer in order to check each for the tag.
+enum Driver {
+    Customers,
+    Tag(String),
+}
+
+impl Driver {
+    /// The source for a filter, with what is left of the filter to check
+    /// on each customer.
+    fn of<'f>(f: &'f Filter, search: Option<&Search>) -> (Driver, Cow<'f, Filter>) {
+        match (tag_of(f), search) {
+            (Some(t), None) => (
+                Driver::Tag(t.to_string()),
+                Cow::Owned(Filter {
+                    tag: None,
+                    ..f.clone()
+                }),
+            ),
+            _ => (Driver::Customers, Cow::Borrowed(f)),
+        }
+    }
+
+    /// The tables read first (`c` is the customer; `ct` a tag's link).
+    fn from(&self) -> &'static str {
+        match self {
+            Driver::Customers => " FROM customers c ",
+            // CROSS JOIN keeps SQLite's loop over the links outermost.
+            Driver::Tag(_) => " FROM customer_tags ct CROSS JOIN customers c ",
+        }
+    }
+
+    /// `WHERE` and the source's own conditions, ready for more.
+    fn push_where(&self, q: &mut Query) {
+        q.push(" WHERE");
+        if let Driver::Tag(t) = self {
+            q.push(" ct.tag_id = (SELECT id FROM tags WHERE name = ")
+                .push_arg(t.as_str())
+                .push(") AND c.id = ct.customer_id AND");
+        }
+    }
+
+    /// The sort column and the id column the source is read in order of.
+    fn key(&self, sort: Sort) -> (String, &'static str) {
+        match self {
+            Driver::Customers => (format!("c.{}", sort.column()), "c.id"),
+            Driver::Tag(_) => (format!("ct.{}", sort.column()), "ct.customer_id"),
+        }
     }
 }
 
@@ -1389,9 +1454,12 @@ async fn list_reaching(
         .filter(|c| !c.trim().is_empty())
         .map(|c| decode_cursor(c, sort, search.is_some()))
         .transpose()?;
-    let mut q = Query::new(format!("{SELECT} WHERE"));
-    push_conditions(&mut q, by, f, search.as_ref(), reach);
-    let col = sort.column();
+    let (driver, f) = Driver::of(f, search.as_ref());
+    let mut q = Query::new(columns!());
+    q.push(driver.from()).push(joins!());
+    driver.push_where(&mut q);
+    push_conditions(&mut q, by, &f, search.as_ref(), reach);
+    let (col, id_col) = driver.key(sort);
     let (cmp, dir) = if sort.descending() {
         ("<", "DESC")
     } else {
@@ -1404,7 +1472,7 @@ async fn list_reaching(
                 .push_arg(v.clone())
                 .push(&format!(" OR ({col} = "))
                 .push_arg(v)
-                .push(&format!(" AND c.id {cmp} "))
+                .push(&format!(" AND {id_col} {cmp} "))
                 .push_arg(id)
                 .push("))");
         }
@@ -1416,7 +1484,7 @@ async fn list_reaching(
         push_rank(&mut q, &t.query);
         q.push(", ");
     }
-    q.push(&format!("{col} {dir}, c.id {dir} LIMIT "))
+    q.push(&format!("{col} {dir}, {id_col} {dir} LIMIT "))
         .push_arg(limit + 1);
     if skip > 0 {
         q.push(" OFFSET ").push_arg(skip);
@@ -1453,8 +1521,11 @@ async fn list_reaching(
 pub async fn count(db: &Db, by: &Principal, f: &Filter) -> Result<i64> {
     let f = &tag_as_filter(db, f).await?;
     let search = search_of(db, f).await?;
-    let mut q = Query::new("SELECT COUNT(*) FROM customers c WHERE");
-    push_conditions(&mut q, by, f, search.as_ref(), None);
+    let (driver, f) = Driver::of(f, search.as_ref());
+    let mut q = Query::new("SELECT COUNT(*)");
+    q.push(driver.from());
+    driver.push_where(&mut q);
+    push_conditions(&mut q, by, &f, search.as_ref(), None);
     db.conn().scalar(q).await
 }
 
@@ -1464,8 +1535,11 @@ pub async fn count(db: &Db, by: &Principal, f: &Filter) -> Result<i64> {
 pub async fn count_upto(db: &Db, by: &Principal, f: &Filter, cap: i64) -> Result<i64> {
     let f = &tag_as_filter(db, f).await?;
     let search = search_of(db, f).await?;
-    let mut q = Query::new("SELECT COUNT(*) FROM (SELECT 1 FROM customers c WHERE");
-    push_conditions(&mut q, by, f, search.as_ref(), Some(SEARCH_REACH));
+    let (driver, f) = Driver::of(f, search.as_ref());
+    let mut q = Query::new("SELECT COUNT(*) FROM (SELECT 1");
+    q.push(driver.from());
+    driver.push_where(&mut q);
+    push_conditions(&mut q, by, &f, search.as_ref(), Some(SEARCH_REACH));
     q.push(" LIMIT ").push_arg(cap).push(") AS matched");
     db.conn().scalar(q).await
 }

@@ -3,7 +3,7 @@
 use crate::audit::{self, Actor, Entry};
 use crate::db::{Query, Tx};
 use crate::{Db, Error, Result};
-use kehu_domain::ids::TagId;
+use kehu_domain::ids::{CustomerId, TagId};
 use kehu_domain::role::Principal;
 use kehu_domain::time::Timestamp;
 use kehu_domain::{text, FieldErrors};
@@ -22,6 +22,21 @@ pub struct TagCount {
     pub id: String,
     pub name: String,
     pub customers: i64,
+}
+
+/// Gives a customer a tag. The link holds the customer's sort keys (see
+/// migration 0014), copied from its row.
+pub(crate) async fn link(tx: &mut Tx, customer: &CustomerId, tag_id: &str) -> Result<()> {
+    tx.execute(
+        Query::new(
+            "INSERT INTO customer_tags (customer_id, tag_id, created_at, updated_at, name_pinyin) \
+             SELECT c.id, $2, c.created_at, c.updated_at, c.name_pinyin FROM customers c WHERE c.id = $1",
+        )
+        .bind(customer)
+        .bind(tag_id),
+    )
+    .await?;
+    Ok(())
 }
 
 pub async fn all(db: &Db) -> Result<Vec<TagCount>> {

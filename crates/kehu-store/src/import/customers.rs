@@ -466,17 +466,24 @@ async fn write(tx: &mut Tx, actor: &Actor, known: &Known, now: Timestamp) -> Res
         .map(|r| &r.customer.id)
         .collect();
     crate::search::reindex(tx, &renamed).await?;
-    let links: Vec<[Arg; 2]> = dirty
+    // Each link holds its customer's sort keys (migration 0014).
+    let links: Vec<[Arg; 5]> = dirty
         .iter()
         .flat_map(|r| {
-            r.tags_added
-                .iter()
-                .filter_map(|n| tag_ids.get(n))
-                .map(|t| [Arg::from(&r.customer.id), Arg::from(t)])
+            let c = &r.customer;
+            r.tags_added.iter().filter_map(|n| tag_ids.get(n)).map(|t| {
+                [
+                    Arg::from(&c.id),
+                    Arg::from(t),
+                    c.created_at.into(),
+                    c.updated_at.into(),
+                    c.fields.pinyin().full.into(),
+                ]
+            })
         })
         .collect();
     tx.insert_rows(
-        "INSERT INTO customer_tags (customer_id, tag_id)",
+        "INSERT INTO customer_tags (customer_id, tag_id, created_at, updated_at, name_pinyin)",
         " ON CONFLICT DO NOTHING",
         links,
     )

@@ -1085,7 +1085,7 @@ enum Driver {
 }
 
 impl Driver {
-    /// The source for a filter, with what is left of the filter to check
+    /// The driver for a filter, with what is left of the filter to check
     /// on each customer.
     fn of<'f>(f: &'f Filter, search: Option<&Search>) -> (Driver, Cow<'f, Filter>) {
         match (tag_of(f), search) {
@@ -1109,7 +1109,7 @@ impl Driver {
         }
     }
 
-    /// `WHERE` and the source's own conditions, ready for more.
+    /// `WHERE` and the driver's own conditions, ready for more.
     fn push_where(&self, q: &mut Query) {
         q.push(" WHERE");
         if let Driver::Tag(t) = self {
@@ -1119,7 +1119,7 @@ impl Driver {
         }
     }
 
-    /// The sort column and the id column the source is read in order of.
+    /// The sort column and the id column the driver reads in order.
     fn key(&self, sort: Sort) -> (String, &'static str) {
         match self {
             Driver::Customers => (format!("c.{}", sort.column()), "c.id"),

@@ -498,3 +498,27 @@ async fn children_scoped(kind: Kind) {
     );
 }
 kehu_store::both!(children_import_scope, children_scoped);
+
+/// What a large import runs as it goes and at its end: on PostgreSQL the
+/// tables get planner statistics, then a vacuum (pages marked visible); on
+/// SQLite both do nothing and succeed.
+async fn bulk_load_maintenance(kind: Kind) {
+    let db = fresh(kind).await.unwrap();
+    let owner = Owner::default();
+    let file = rows(&["外部编号,姓名,手机", "E1,张伟,13812345678"]);
+    apply(&db, &Actor::system("test"), None, &owner, &file, false)
+        .await
+        .unwrap();
+    db.refresh_statistics().await.unwrap();
+    db.settle_bulk_load().await.unwrap();
+    if kind == Kind::Postgres {
+        let done = |col: &str| {
+            format!(
+                "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'customers' AND {col} IS NOT NULL"
+            )
+        };
+        assert_eq!(scalar(&db, &done("last_analyze")).await, 1);
+        assert_eq!(scalar(&db, &done("last_vacuum")).await, 1);
+    }
+}
+kehu_store::both!(bulk_load_maintenance_runs, bulk_load_maintenance);

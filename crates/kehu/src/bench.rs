@@ -245,7 +245,7 @@ async fn models(db: &Db, per: usize, seed: u64) -> Result<()> {
     let t = Instant::now();
     let added = demo::add_orders(db, per, seed, end).await?;
     if added > 0 {
-        db.refresh_statistics().await?;
+        db.settle_bulk_load().await?;
         let secs = t.elapsed().as_secs_f64();
         println!();
         println!("| step | rows | seconds | rows/s | peak RSS (MiB) |");
@@ -394,7 +394,7 @@ async fn load(db: &Db, p: &Principal, plan: &Plan, dir: &Path, csv_path: &Path) 
     }
     let t = Instant::now();
     let added = add_interactions(db, interactions, seed).await?;
-    db.refresh_statistics().await?;
+    db.settle_bulk_load().await?;
     let secs = t.elapsed().as_secs_f64();
     println!(
         "| add {interactions} interactions per customer | {added} | {secs:.1} | {:.0} | {:.0} |",

@@ -1010,7 +1010,9 @@ fn push_conditions(
 /// first with `EXISTS` for the others; on PostgreSQL, whose planner spends
 /// longer on many ordered subqueries and chains of `EXISTS` than the
 /// lookups themselves take, the lookups are collected (terms grouped) and
-/// then cut to the reach.
+/// then cut to the reach, except for a search that is one term and nothing
+/// else (two characters of a name or company), which walks as on SQLite:
+/// collecting every posting of a common bigram is what costs there.
 struct Search {
     query: SearchQuery,
     walk: bool,
@@ -1143,7 +1145,12 @@ async fn search_of(db: &Db, f: &Filter) -> Result<Option<Search>> {
     let Some(mut s) = search_text(f) else {
         return Ok(None);
     };
-    let walk = db.backend() == crate::db::Backend::Sqlite;
+    let one_term = s.terms.len() == 1
+        && s.pinyin.is_none()
+        && s.digits.is_none()
+        && s.email.is_none()
+        && s.domain.is_none();
+    let walk = db.backend() == crate::db::Backend::Sqlite || one_term;
     if !walk || s.terms.len() < 2 {
         return Ok(Some(Search { query: s, walk }));
     }

@@ -514,7 +514,7 @@ async fn bulk_load_maintenance(kind: Kind) {
     if kind == Kind::Postgres {
         let done = |col: &str| {
             format!(
-                "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'customers' AND {col} IS NOT NULL"
+                "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'customers' AND schemaname = current_schema() AND {col} IS NOT NULL"
             )
         };
         assert_eq!(scalar(&db, &done("last_analyze")).await, 1);

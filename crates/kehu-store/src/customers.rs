@@ -1102,18 +1102,16 @@ impl Driver {
         }
     }
 
-    /// The tables read first (`c` is the customer; `ct` a tag's link).
-    fn from(&self) -> &'static str {
-        match self {
+    /// `FROM` the tables read first (`c` is the customer; `ct` a tag's
+    /// link), then `joins`, then `WHERE` and the driver's own conditions,
+    /// ready for more.
+    fn push_from(&self, q: &mut Query, joins: &str) {
+        q.push(match self {
             Driver::Customers => " FROM customers c ",
             // CROSS JOIN keeps SQLite's loop over the links outermost.
             Driver::Tag(_) => " FROM customer_tags ct CROSS JOIN customers c ",
-        }
-    }
-
-    /// `WHERE` and the driver's own conditions, ready for more.
-    fn push_where(&self, q: &mut Query) {
-        q.push(" WHERE");
+        });
+        q.push(joins).push(" WHERE");
         if let Driver::Tag(t) = self {
             q.push(" ct.tag_id = (SELECT id FROM tags WHERE name = ")
                 .push_arg(t.as_str())
@@ -1463,8 +1461,7 @@ async fn list_reaching(
         .transpose()?;
     let (driver, f) = Driver::of(f, search.as_ref());
     let mut q = Query::new(columns!());
-    q.push(driver.from()).push(joins!());
-    driver.push_where(&mut q);
+    driver.push_from(&mut q, joins!());
     push_conditions(&mut q, by, &f, search.as_ref(), reach);
     let (col, id_col) = driver.key(sort);
     let (cmp, dir) = if sort.descending() {
@@ -1530,8 +1527,7 @@ pub async fn count(db: &Db, by: &Principal, f: &Filter) -> Result<i64> {
     let search = search_of(db, f).await?;
     let (driver, f) = Driver::of(f, search.as_ref());
     let mut q = Query::new("SELECT COUNT(*)");
-    q.push(driver.from());
-    driver.push_where(&mut q);
+    driver.push_from(&mut q, "");
     push_conditions(&mut q, by, &f, search.as_ref(), None);
     db.conn().scalar(q).await
 }
@@ -1544,8 +1540,7 @@ pub async fn count_upto(db: &Db, by: &Principal, f: &Filter, cap: i64) -> Result
     let search = search_of(db, f).await?;
     let (driver, f) = Driver::of(f, search.as_ref());
     let mut q = Query::new("SELECT COUNT(*) FROM (SELECT 1");
-    q.push(driver.from());
-    driver.push_where(&mut q);
+    driver.push_from(&mut q, "");
     push_conditions(&mut q, by, &f, search.as_ref(), Some(SEARCH_REACH));
     q.push(" LIMIT ").push_arg(cap).push(") AS matched");
     db.conn().scalar(q).await

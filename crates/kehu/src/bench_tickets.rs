@@ -98,7 +98,7 @@ pub async fn run(db: &Db, n: usize, samples: usize, seed: u64) -> Result<()> {
         .await? as usize;
     if have < n {
         generate(db, &mut rng, &agents, n - have).await?;
-        db.settle_bulk_load().await?;
+        db.refresh_statistics().await?;
         for t in ["tickets", "ticket_events"] {
             if db.backend() == kehu_store::db::Backend::Postgres {
                 db.conn()

@@ -471,15 +471,19 @@ async fn write(tx: &mut Tx, actor: &Actor, known: &Known, now: Timestamp) -> Res
         .iter()
         .flat_map(|r| {
             let c = &r.customer;
-            r.tags_added.iter().filter_map(|n| tag_ids.get(n)).map(|t| {
-                [
-                    Arg::from(&c.id),
-                    Arg::from(t),
-                    c.created_at.into(),
-                    c.updated_at.into(),
-                    c.fields.pinyin().full.into(),
-                ]
-            })
+            let pinyin = c.fields.pinyin().full;
+            r.tags_added
+                .iter()
+                .filter_map(|n| tag_ids.get(n))
+                .map(move |t| {
+                    [
+                        Arg::from(&c.id),
+                        Arg::from(t),
+                        c.created_at.into(),
+                        c.updated_at.into(),
+                        pinyin.clone().into(),
+                    ]
+                })
         })
         .collect();
     tx.insert_rows(

@@ -12,6 +12,7 @@ use kehu_domain::import::{map_headers, Column, ImportKind, ImportedRow, JobStatu
 use kehu_domain::role::Principal;
 use kehu_domain::{FieldErrors, Lang};
 use kehu_store::audit::Actor;
+use kehu_store::deferred;
 use kehu_store::import::{self, Counts, Outcome, Owner};
 use kehu_store::import_jobs::{self, Progress};
 use kehu_store::Db;
@@ -50,6 +51,12 @@ impl Refreshes {
 /// 10 s busy timeout.
 pub const BATCH: usize = 20_000;
 
+/// Rows per transaction once an import defers its indexes: the indexes
+/// it still writes (matching keys, at random places) are written once per
+/// batch, so larger batches write fewer pages per row; a batch still
+/// takes only a few seconds.
+pub const DEFERRED_BATCH: usize = 50_000;
+
 /// What an import reports as it goes.
 pub trait Observer {
     /// After each batch: how far the file has been read (bytes of `total`,
@@ -57,6 +64,9 @@ pub trait Observer {
     fn progress(&mut self, read: u64, total: Option<u64>, counts: &Counts);
     /// A rejected row with its reasons (in Chinese).
     fn rejected(&mut self, line: u64, why: &str);
+    /// Every row is in; the indexes deferred for a large import are being
+    /// built (a minute or so for a million customers).
+    fn building_indexes(&mut self) {}
 }
 
 /// An observer that ignores everything.
@@ -67,6 +77,8 @@ impl Observer for () {
 
 pub struct Report {
     pub counts: Counts,
+    /// Indexes dropped while the rows went in and built again after.
+    pub deferred_indexes: usize,
     /// The text encoding of a CSV file, or "workbook".
     pub format: &'static str,
     pub unknown_columns: Vec<String>,
@@ -99,6 +111,10 @@ pub struct Options {
     pub job: Option<String>,
     /// Where the file came from (for the job record).
     pub source: String,
+    /// The fewest new customers still to come for which an import into
+    /// SQLite defers most indexes until its rows are in
+    /// ([`deferred::worth_deferring`]).
+    pub defer_at_least: u64,
 }
 
 impl Default for Options {
@@ -114,6 +130,7 @@ impl Default for Options {
             by: None,
             job: None,
             source: String::new(),
+            defer_at_least: deferred::DEFER_AT_LEAST,
         }
     }
 }
@@ -287,7 +304,33 @@ pub async fn file(
             id
         }
     };
-    match run(db, &mut source, &columns, opts, &actor, observer).await {
+    let mut deferred = 0;
+    let ran = run(
+        db,
+        &mut source,
+        &columns,
+        opts,
+        &actor,
+        observer,
+        &mut deferred,
+    )
+    .await;
+    // Indexes dropped for this import are built again however it ended.
+    if deferred > 0 {
+        observer.building_indexes();
+    }
+    let ran = match (ran, deferred > 0) {
+        (ran, false) => ran,
+        (Ok(progress), true) => deferred::finish(db)
+            .await
+            .map(|_| progress)
+            .context("building the deferred indexes"),
+        (Err(e), true) => match deferred::finish(db).await {
+            Ok(_) => Err(e),
+            Err(f) => Err(e.context(format!("building the deferred indexes: {f}"))),
+        },
+    };
+    match ran {
         Ok(progress) => {
             import_jobs::finish(db, &actor, &job, &progress).await?;
             let c = &progress.counts;
@@ -296,6 +339,7 @@ pub async fn file(
             }
             Ok(Report {
                 counts: progress.counts,
+                deferred_indexes: deferred,
                 format: source.format,
                 unknown_columns,
             })
@@ -312,7 +356,9 @@ async fn failed(db: &Db, actor: &Actor, job: &str, e: anyhow::Error) -> anyhow::
     }
 }
 
-/// Reads, matches and writes every row in batches.
+/// Reads, matches and writes every row in batches. A large import of
+/// customers defers most indexes ([`deferred`]) once its first batch shows
+/// how many new customers are coming, and sets `deferred` to how many.
 async fn run(
     db: &Db,
     source: &mut read::Source,
@@ -320,7 +366,14 @@ async fn run(
     opts: &Options,
     actor: &Actor,
     observer: &mut dyn Observer,
+    deferred: &mut usize,
 ) -> Result<Progress> {
+    // The customers there before, when this import may defer.
+    let mut may_defer = None;
+    if opts.kind == ImportKind::Customers && !opts.dry_run && deferred::possible(db) {
+        deferred::finish_stale(db).await?;
+        may_defer = Some(deferred::customers(db).await?);
+    }
     let mut rejects_out = match &opts.rejects {
         Some(p) => {
             let mut file = std::fs::File::create(p)
@@ -344,7 +397,11 @@ async fn run(
         total: source.total,
         ..Progress::default()
     };
-    let mut batch: Vec<(u64, Vec<String>, ImportedRow)> = Vec::with_capacity(BATCH);
+    let mut batch_len = BATCH;
+    // A batch's rows, and each one's line with its cells (kept only to
+    // write the rejected ones to a file).
+    let mut rows: Vec<ImportedRow> = Vec::with_capacity(BATCH);
+    let mut lines: Vec<(u64, Vec<String>)> = Vec::with_capacity(BATCH);
     let mut refreshes = Refreshes::default();
     loop {
         let next = source.rows.next();
@@ -352,13 +409,19 @@ async fn run(
         if let Some(r) = next {
             let (line, cells) = r?;
             if let Some(row) = row_of(columns, &cells) {
-                batch.push((line, cells, row));
+                rows.push(row);
+                let cells = if rejects_out.is_some() {
+                    cells
+                } else {
+                    Vec::new()
+                };
+                lines.push((line, cells));
             }
         }
-        if batch.len() == BATCH || (done && !batch.is_empty()) {
-            let rows: Vec<ImportedRow> = batch.iter().map(|b| b.2.clone()).collect();
+        if rows.len() >= batch_len || (done && !rows.is_empty()) {
             let outcomes = apply(db, opts, actor, &rows, opts.dry_run).await?;
-            for ((line, cells, _), o) in batch.drain(..).zip(outcomes) {
+            rows.clear();
+            for ((line, cells), o) in lines.drain(..).zip(outcomes) {
                 progress.counts.add(&o);
                 progress.rows += 1;
                 if let Outcome::Rejected(e) = &o {
@@ -374,6 +437,17 @@ async fn run(
                         rec.push(why);
                         w.write_record(&rec)?;
                     }
+                }
+            }
+            if let Some(existing) = may_defer {
+                let read = source.read_so_far();
+                let c = progress.counts.created;
+                if deferred::worth_deferring(c, read, source.total, existing, opts.defer_at_least) {
+                    *deferred = deferred::defer(db).await?;
+                    if *deferred > 0 {
+                        batch_len = DEFERRED_BATCH;
+                    }
+                    may_defer = None;
                 }
             }
             let written = progress.counts.created + progress.counts.updated;

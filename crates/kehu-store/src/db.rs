@@ -503,6 +503,7 @@ impl Db {
             Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
         crate::search::rebuild_if_pending(self).await?;
+        crate::deferred::finish_stale(self).await?;
         Ok(())
     }
 

@@ -15,6 +15,7 @@ pub mod contacts;
 pub mod customers;
 pub mod dashboard;
 pub mod db;
+pub mod deferred;
 pub mod duplicates;
 pub mod error;
 pub mod export;

@@ -34,17 +34,37 @@ pub(crate) async fn insert<'a>(
     tx: &mut Tx,
     items: impl IntoIterator<Item = (&'a CustomerId, &'a BTreeSet<String>)>,
 ) -> Result<()> {
-    let rows: Vec<[Arg; 2]> = items
-        .into_iter()
-        .flat_map(|(id, terms)| terms.iter().map(move |t| [Arg::from(t), Arg::from(id)]))
-        .collect();
     tx.insert_rows(
         "INSERT INTO customer_terms (term, customer_id)",
         " ON CONFLICT DO NOTHING",
-        rows,
+        term_rows(items),
     )
     .await?;
     Ok(())
+}
+
+/// Stages the terms of new customers during a deferred load, to be sorted
+/// into the index when it finishes (`crate::deferred`).
+pub(crate) async fn stage<'a>(
+    tx: &mut Tx,
+    items: impl IntoIterator<Item = (&'a CustomerId, &'a BTreeSet<String>)>,
+) -> Result<()> {
+    tx.insert_rows(
+        "INSERT INTO customer_terms_staged (term, customer_id)",
+        " ON CONFLICT DO NOTHING",
+        term_rows(items),
+    )
+    .await?;
+    Ok(())
+}
+
+fn term_rows<'a>(
+    items: impl IntoIterator<Item = (&'a CustomerId, &'a BTreeSet<String>)>,
+) -> Vec<[Arg; 2]> {
+    items
+        .into_iter()
+        .flat_map(|(id, terms)| terms.iter().map(move |t| [Arg::from(t), Arg::from(id)]))
+        .collect()
 }
 
 /// Recomputes the terms of these customers from what is stored (name,
@@ -76,12 +96,15 @@ pub(crate) async fn reindex(tx: &mut Tx, ids: &[&CustomerId]) -> Result<()> {
     Ok(())
 }
 
-/// Removes the terms of these customers (re-indexed, or deleted for good).
+/// Removes the terms of these customers (re-indexed, or deleted for good),
+/// staged ones included.
 pub(crate) async fn remove<A: Into<Arg> + Copy>(tx: &mut Tx, ids: &[A]) -> Result<()> {
     for chunk in ids.chunks(REBUILD_BATCH) {
-        let mut q = Query::new("DELETE FROM customer_terms WHERE customer_id IN ");
-        q.push_list(chunk.iter().copied());
-        tx.execute(q).await?;
+        for table in ["customer_terms", "customer_terms_staged"] {
+            let mut q = Query::new(format!("DELETE FROM {table} WHERE customer_id IN "));
+            q.push_list(chunk.iter().copied());
+            tx.execute(q).await?;
+        }
     }
     Ok(())
 }

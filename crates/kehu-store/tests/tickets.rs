@@ -846,12 +846,14 @@ both!(
             .map(|c| c.table)
             .collect();
         for (t,) in tables {
-            // The audit log keeps its ids; the search index is rebuilt;
-            // the merged record's scores are dropped (the next recompute
-            // scores the survivor with every row).
+            // The audit log keeps its ids; the search index (and terms
+            // staged by a large import) is rebuilt; the merged record's
+            // scores are dropped (the next recompute scores the survivor
+            // with every row).
             if [
                 "audit_log",
                 "customer_terms",
+                "customer_terms_staged",
                 "duplicate_dismissals",
                 "customer_scores",
             ]

@@ -450,6 +450,7 @@ fn options(state: &AppState, p: &Principal, job: &Job, plan: &Plan, dry_run: boo
         by: Some(p.clone()),
         job: Some(job.id.clone()),
         source: job.source.clone(),
+        ..Options::default()
     }
 }
 

@@ -58,6 +58,12 @@ impl Observer for Terminal {
         ));
     }
 
+    fn building_indexes(&mut self) {
+        if let Some(b) = &self.bar {
+            b.set_message("正在重建索引 / building indexes");
+        }
+    }
+
     fn rejected(&mut self, line: u64, why: &str) {
         if self.shown < SHOWN {
             self.shown += 1;

@@ -167,6 +167,13 @@ enum ImportCommand {
         /// Login of the user who owns the new customers (default: none, the shared pool).
         #[arg(long)]
         owner: Option<String>,
+        /// Keep every index written as rows go in. By default a large
+        /// import into SQLite (100,000 new customers or more, and at least
+        /// half as many as are there) builds most indexes after its rows,
+        /// which is faster, but lists and searches of other users are slow
+        /// until it ends and its customers are found by search only then.
+        #[arg(long)]
+        keep_indexes: bool,
     },
     /// Contacts of organisations (公司/customer or 外部编号/external_id
     /// naming the organisation; 联系人/name, 职务/position, 角色/role,
@@ -605,8 +612,15 @@ async fn main() -> Result<()> {
                 }
             };
             let run = match command {
-                ImportCommand::Customers { run, owner } => {
+                ImportCommand::Customers {
+                    run,
+                    owner,
+                    keep_indexes,
+                } => {
                     opts.owner = owner_of(owner).await?;
+                    if keep_indexes {
+                        opts.defer_at_least = u64::MAX;
+                    }
                     run
                 }
                 ImportCommand::Orders {

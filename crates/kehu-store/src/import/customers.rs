@@ -459,7 +459,12 @@ async fn write(tx: &mut Tx, actor: &Actor, known: &Known, now: Timestamp) -> Res
             )
         })
         .collect();
-    crate::search::insert(tx, new_terms.iter().map(|(id, t)| (*id, t))).await?;
+    let new_terms = new_terms.iter().map(|(id, t)| (*id, t));
+    if crate::deferred::active(tx).await? {
+        crate::search::stage(tx, new_terms).await?;
+    } else {
+        crate::search::insert(tx, new_terms).await?;
+    }
     let renamed: Vec<&CustomerId> = dirty
         .iter()
         .filter(|r| r.before.is_some() && r.indexed != indexed_text(&r.customer.fields))

@@ -34,13 +34,7 @@ pub(crate) async fn insert<'a>(
     tx: &mut Tx,
     items: impl IntoIterator<Item = (&'a CustomerId, &'a BTreeSet<String>)>,
 ) -> Result<()> {
-    tx.insert_rows(
-        "INSERT INTO customer_terms (term, customer_id)",
-        " ON CONFLICT DO NOTHING",
-        term_rows(items),
-    )
-    .await?;
-    Ok(())
+    write(tx, "customer_terms", items).await
 }
 
 /// Stages the terms of new customers during a deferred load, to be sorted
@@ -49,22 +43,25 @@ pub(crate) async fn stage<'a>(
     tx: &mut Tx,
     items: impl IntoIterator<Item = (&'a CustomerId, &'a BTreeSet<String>)>,
 ) -> Result<()> {
+    write(tx, "customer_terms_staged", items).await
+}
+
+async fn write<'a>(
+    tx: &mut Tx,
+    table: &str,
+    items: impl IntoIterator<Item = (&'a CustomerId, &'a BTreeSet<String>)>,
+) -> Result<()> {
+    let rows: Vec<[Arg; 2]> = items
+        .into_iter()
+        .flat_map(|(id, terms)| terms.iter().map(move |t| [Arg::from(t), Arg::from(id)]))
+        .collect();
     tx.insert_rows(
-        "INSERT INTO customer_terms_staged (term, customer_id)",
+        &format!("INSERT INTO {table} (term, customer_id)"),
         " ON CONFLICT DO NOTHING",
-        term_rows(items),
+        rows,
     )
     .await?;
     Ok(())
-}
-
-fn term_rows<'a>(
-    items: impl IntoIterator<Item = (&'a CustomerId, &'a BTreeSet<String>)>,
-) -> Vec<[Arg; 2]> {
-    items
-        .into_iter()
-        .flat_map(|(id, terms)| terms.iter().map(move |t| [Arg::from(t), Arg::from(id)]))
-        .collect()
 }
 
 /// Recomputes the terms of these customers from what is stored (name,

@@ -320,6 +320,11 @@ pub async fn file(
         observer.building_indexes();
     }
     let ran = match (ran, deferred > 0) {
+        // Another import's load that stopped meanwhile is finished here.
+        (Ok(progress), false) if may_defer(db, opts) => deferred::finish_stale(db)
+            .await
+            .map(|_| progress)
+            .context("finishing a stopped import's deferred indexes"),
         (ran, false) => ran,
         (Ok(progress), true) => deferred::finish(db)
             .await
@@ -356,6 +361,12 @@ async fn failed(db: &Db, actor: &Actor, job: &str, e: anyhow::Error) -> anyhow::
     }
 }
 
+/// Whether an import with these options may defer indexes: of customers,
+/// writing, into SQLite.
+fn may_defer(db: &Db, opts: &Options) -> bool {
+    opts.kind == ImportKind::Customers && !opts.dry_run && deferred::possible(db)
+}
+
 /// Reads, matches and writes every row in batches. A large import of
 /// customers defers most indexes ([`deferred`]) once its first batch shows
 /// how many new customers are coming, and sets `deferred` to how many.
@@ -370,7 +381,7 @@ async fn run(
 ) -> Result<Progress> {
     // The customers there before, when this import may defer.
     let mut may_defer = None;
-    if opts.kind == ImportKind::Customers && !opts.dry_run && deferred::possible(db) {
+    if crate::may_defer(db, opts) {
         deferred::finish_stale(db).await?;
         may_defer = Some(deferred::customers(db).await?);
     }
@@ -449,6 +460,9 @@ async fn run(
                     }
                     may_defer = None;
                 }
+            }
+            if *deferred > 0 {
+                deferred::heartbeat(db).await?;
             }
             let written = progress.counts.created + progress.counts.updated;
             if !opts.dry_run && refreshes.due(written) {

@@ -11,7 +11,8 @@
 //! While a load is deferred every query stays correct, but lists sort
 //! without their indexes and the customers it created are found by search
 //! only once it finishes. The state lives in the database: a load whose
-//! process stopped is finished by the next start or import
+//! process stopped is finished by the next start, by the start or end of
+//! another import, or by a running server within minutes
 //! ([`finish_stale`]). PostgreSQL imports never defer.
 
 use crate::db::{Backend, Query, Tx};
@@ -43,8 +44,10 @@ const MOVE_CUSTOMERS: i64 = 100_000;
 const TABLES: [&str; 3] = ["customers", "customer_terms", "customer_tags"];
 
 /// A deferred load whose last batch is older than this has stopped (a
-/// batch takes seconds).
-const STALE_SECS: i64 = 600;
+/// batch takes seconds). Taking a running load for a stopped one is safe,
+/// only slower: finishing it early makes its later batches write every
+/// index as they go.
+const STALE_SECS: i64 = 120;
 
 /// Whether imports into this database can defer (SQLite).
 pub fn possible(db: &Db) -> bool {
@@ -104,20 +107,32 @@ pub async fn defer(db: &Db) -> Result<usize> {
 }
 
 /// Whether a load is deferring, seen from a batch's transaction: the
-/// batch then stages its new customers' terms. Also notes the batch's
-/// time, so that a running load is not taken for a stopped one.
+/// batch then stages its new customers' terms.
 pub(crate) async fn active(tx: &mut Tx) -> Result<bool> {
     if tx.backend() != Backend::Sqlite {
         return Ok(false);
     }
     let n = tx
-        .execute(
-            Query::new("UPDATE settings SET value = $1 WHERE key = $2")
-                .bind(now_secs().to_string())
-                .bind(MARKER),
+        .scalar(
+            Query::new("SELECT CAST(COUNT(*) AS BIGINT) FROM settings WHERE key = $1").bind(MARKER),
         )
         .await?;
     Ok(n > 0)
+}
+
+/// Notes that the load deferring is still running (after each of its
+/// batches), so that it is not taken for a stopped one.
+pub async fn heartbeat(db: &Db) -> Result<()> {
+    if db.backend() == Backend::Sqlite {
+        db.conn()
+            .execute(
+                Query::new("UPDATE settings SET value = $1 WHERE key = $2")
+                    .bind(now_secs().to_string())
+                    .bind(MARKER),
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// What [`finish`] did.

@@ -1,7 +1,8 @@
 //! Background jobs of a running server: emptying the recycle bin of
 //! customers deleted more than 30 days ago, hourly; marking import jobs
-//! whose server stopped as interrupted, at start and every minute (both
-//! idempotent, so several servers running them at once do no harm); and
+//! whose server stopped as interrupted, and finishing the deferred indexes
+//! of an import that stopped, at start and every minute (idempotent, so
+//! several servers running them at once do no harm); and
 //! recomputing every customer's scores (grade, lifecycle, RFM, profit) and
 //! fitting the customer-value models on yesterday's history once a
 //! day, claimed in the database so that one server of several does it; and
@@ -70,6 +71,11 @@ pub fn spawn(db: Db, zone: chrono_tz::Tz, mailer: Option<std::sync::Arc<crate::m
         loop {
             tick.tick().await;
             interrupt(&db, &[]).await;
+            match kehu_store::deferred::finish_stale(&db).await {
+                Ok(true) => tracing::info!("finished a stopped import's deferred indexes"),
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "finishing deferred indexes failed"),
+            }
         }
     });
 }

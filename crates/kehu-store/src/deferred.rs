@@ -153,24 +153,52 @@ pub async fn finish(db: &Db) -> Result<Finished> {
     if db.backend() != Backend::Sqlite {
         return Ok(Finished::default());
     }
-    db.with_sqlite(true, |conn| {
-        // The sort of a million customers' terms spills to a file rather
-        // than growing the writer's memory.
+    let mut done = Finished::default();
+    let started = std::time::Instant::now();
+    step(db, end_deferral).await?;
+    while let Some(moved) = step(db, move_terms).await? {
+        done.terms += moved;
+    }
+    tracing::info!(
+        terms = done.terms,
+        secs = started.elapsed().as_secs_f64(),
+        "staged search terms sorted in"
+    );
+    while step(db, build_index).await? {
+        done.indexes += 1;
+    }
+    tracing::info!(
+        indexes = done.indexes,
+        secs = started.elapsed().as_secs_f64(),
+        "deferred indexes built"
+    );
+    Ok(done)
+}
+
+/// Runs one transaction of [`finish`] on the writer connection, lent for
+/// that transaction only, so that other writers of the process go between
+/// steps. Sorts spill to a file rather than growing the writer's memory.
+async fn step<T: Send + 'static>(db: &Db, f: fn(&rusqlite::Connection) -> Result<T>) -> Result<T> {
+    db.with_sqlite(true, move |conn| {
         conn.execute_batch("PRAGMA temp_store = FILE")?;
-        let out = finish_on(conn);
+        let out = conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(crate::Error::from)
+            .and_then(|()| f(conn))
+            .and_then(|out| Ok(conn.execute_batch("COMMIT").map(|()| out)?));
+        if out.is_err() && !conn.is_autocommit() {
+            conn.execute_batch("ROLLBACK")?;
+        }
         conn.execute_batch("PRAGMA temp_store = MEMORY")?;
         out
     })
     .await
 }
 
-fn finish_on(conn: &rusqlite::Connection) -> Result<Finished> {
-    let mut done = Finished::default();
-    let started = std::time::Instant::now();
-    // No batch stages terms after this. The index by customer would take
-    // the sorted terms in random order: it is built again after them,
-    // with the deferred ones.
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+/// No batch stages terms after this. The index by customer would take the
+/// sorted terms in random order: it is dropped, to be built again after
+/// them with the deferred ones.
+fn end_deferral(conn: &rusqlite::Connection) -> Result<()> {
     conn.execute("DELETE FROM settings WHERE key = ?1", [MARKER])?;
     let staged: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM customer_terms_staged)",
@@ -184,76 +212,66 @@ fn finish_on(conn: &rusqlite::Connection) -> Result<Finished> {
         )?;
         conn.execute_batch(&format!("DROP INDEX {TERMS_BY_CUSTOMER}"))?;
     }
-    conn.execute_batch("COMMIT")?;
-    // The staged terms, a range of customers per transaction, each sorted.
-    loop {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let mut last = conn.prepare(
-            "SELECT customer_id FROM customer_terms_staged GROUP BY customer_id \
-             ORDER BY customer_id LIMIT 1 OFFSET ?1",
-        )?;
-        let upto: Option<String> = match last.query([MOVE_CUSTOMERS - 1])?.next()? {
-            Some(r) => Some(r.get(0)?),
-            None => None,
-        };
-        drop(last);
-        let range = if upto.is_some() {
-            "customer_id <= ?1"
-        } else {
-            "?1 IS NULL"
-        };
-        done.terms += conn.execute(
-            &format!(
-                "INSERT INTO customer_terms (term, customer_id) \
-                 SELECT term, customer_id FROM customer_terms_staged WHERE {range} \
-                 ORDER BY term, customer_id ON CONFLICT DO NOTHING"
-            ),
-            [&upto],
-        )? as u64;
-        conn.execute(
-            &format!("DELETE FROM customer_terms_staged WHERE {range}"),
-            [&upto],
-        )?;
-        conn.execute_batch("COMMIT")?;
-        if upto.is_none() {
-            break;
-        }
+    Ok(())
+}
+
+/// Sorts the staged terms of the next [`MOVE_CUSTOMERS`] customers into
+/// the search index; `None` once none are left.
+fn move_terms(conn: &rusqlite::Connection) -> Result<Option<u64>> {
+    let staged: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM customer_terms_staged)",
+        [],
+        |r| r.get(0),
+    )?;
+    if !staged {
+        return Ok(None);
     }
-    tracing::info!(
-        terms = done.terms,
-        secs = started.elapsed().as_secs_f64(),
-        "staged search terms sorted in"
-    );
-    loop {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let next: Option<(String, String)> = conn
-            .query_row(
-                "SELECT name, sql FROM deferred_indexes ORDER BY name LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
-        let Some((name, sql)) = next else {
-            conn.execute_batch("COMMIT")?;
-            break;
-        };
-        if index_sql(conn, &name)?.is_none() {
-            conn.execute_batch(&sql)?;
-        }
-        conn.execute("DELETE FROM deferred_indexes WHERE name = ?1", [&name])?;
-        conn.execute_batch("COMMIT")?;
-        done.indexes += 1;
+    let mut last = conn.prepare(
+        "SELECT customer_id FROM customer_terms_staged GROUP BY customer_id \
+         ORDER BY customer_id LIMIT 1 OFFSET ?1",
+    )?;
+    let upto: Option<String> = match last.query([MOVE_CUSTOMERS - 1])?.next()? {
+        Some(r) => Some(r.get(0)?),
+        None => None,
+    };
+    drop(last);
+    let range = if upto.is_some() {
+        "customer_id <= ?1"
+    } else {
+        "?1 IS NULL"
+    };
+    let moved = conn.execute(
+        &format!(
+            "INSERT INTO customer_terms (term, customer_id) \
+             SELECT term, customer_id FROM customer_terms_staged WHERE {range} \
+             ORDER BY term, customer_id ON CONFLICT DO NOTHING"
+        ),
+        [&upto],
+    )?;
+    conn.execute(
+        &format!("DELETE FROM customer_terms_staged WHERE {range}"),
+        [&upto],
+    )?;
+    Ok(Some(moved as u64))
+}
+
+/// Builds the next deferred index again; `false` once none are left.
+fn build_index(conn: &rusqlite::Connection) -> Result<bool> {
+    let mut next = conn.prepare("SELECT name, sql FROM deferred_indexes ORDER BY name LIMIT 1")?;
+    let Some((name, sql)) = next
+        .query([])?
+        .next()?
+        .map(|r| Ok::<_, rusqlite::Error>((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .transpose()?
+    else {
+        return Ok(false);
+    };
+    drop(next);
+    if index_sql(conn, &name)?.is_none() {
+        conn.execute_batch(&sql)?;
     }
-    tracing::info!(
-        indexes = done.indexes,
-        secs = started.elapsed().as_secs_f64(),
-        "deferred indexes built"
-    );
-    Ok(done)
+    conn.execute("DELETE FROM deferred_indexes WHERE name = ?1", [&name])?;
+    Ok(true)
 }
 
 /// How an index of the database was created; `None` when there is none.

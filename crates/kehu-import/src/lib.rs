@@ -379,11 +379,11 @@ async fn run(
     observer: &mut dyn Observer,
     deferred: &mut usize,
 ) -> Result<Progress> {
-    // The customers there before, when this import may defer.
-    let mut may_defer = None;
-    if crate::may_defer(db, opts) {
+    // The customers there before, while this import may still defer.
+    let mut undecided = None;
+    if may_defer(db, opts) {
         deferred::finish_stale(db).await?;
-        may_defer = Some(deferred::customers(db).await?);
+        undecided = Some(deferred::customers(db).await?);
     }
     let mut rejects_out = match &opts.rejects {
         Some(p) => {
@@ -450,7 +450,7 @@ async fn run(
                     }
                 }
             }
-            if let Some(existing) = may_defer {
+            if let Some(existing) = undecided {
                 let read = source.read_so_far();
                 let c = progress.counts.created;
                 if deferred::worth_deferring(c, read, source.total, existing, opts.defer_at_least) {
@@ -458,7 +458,7 @@ async fn run(
                     if *deferred > 0 {
                         batch_len = DEFERRED_BATCH;
                     }
-                    may_defer = None;
+                    undecided = None;
                 }
             }
             if *deferred > 0 {

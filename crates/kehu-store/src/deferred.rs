@@ -200,12 +200,10 @@ async fn step<T: Send + 'static>(db: &Db, f: fn(&rusqlite::Connection) -> Result
 /// them with the deferred ones.
 fn end_deferral(conn: &rusqlite::Connection) -> Result<()> {
     conn.execute("DELETE FROM settings WHERE key = ?1", [MARKER])?;
-    let staged: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM customer_terms_staged)",
-        [],
-        |r| r.get(0),
-    )?;
-    if let Some(sql) = index_sql(conn, TERMS_BY_CUSTOMER)?.filter(|_| staged) {
+    if !staged(conn)? {
+        return Ok(());
+    }
+    if let Some(sql) = index_sql(conn, TERMS_BY_CUSTOMER)? {
         conn.execute(
             "INSERT INTO deferred_indexes (name, sql) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             [TERMS_BY_CUSTOMER, sql.as_str()],
@@ -218,12 +216,7 @@ fn end_deferral(conn: &rusqlite::Connection) -> Result<()> {
 /// Sorts the staged terms of the next [`MOVE_CUSTOMERS`] customers into
 /// the search index; `None` once none are left.
 fn move_terms(conn: &rusqlite::Connection) -> Result<Option<u64>> {
-    let staged: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM customer_terms_staged)",
-        [],
-        |r| r.get(0),
-    )?;
-    if !staged {
+    if !staged(conn)? {
         return Ok(None);
     }
     let mut last = conn.prepare(
@@ -272,6 +265,15 @@ fn build_index(conn: &rusqlite::Connection) -> Result<bool> {
     }
     conn.execute("DELETE FROM deferred_indexes WHERE name = ?1", [&name])?;
     Ok(true)
+}
+
+/// Whether any search terms are staged.
+fn staged(conn: &rusqlite::Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM customer_terms_staged)",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// How an index of the database was created; `None` when there is none.
@@ -353,37 +355,22 @@ mod tests {
 
     #[test]
     fn defers_only_for_many_customers_to_come_against_those_there() {
+        let worth = |created, read, total, existing| {
+            worth_deferring(created, read, total, existing, DEFER_AT_LEAST)
+        };
         // 20,000 created from 2% of a file: ~980,000 to come.
-        assert!(worth_deferring(20_000, 2, Some(100), 0, DEFER_AT_LEAST));
-        assert!(worth_deferring(
-            20_000,
-            2,
-            Some(100),
-            1_900_000,
-            DEFER_AT_LEAST
-        ));
-        assert!(!worth_deferring(
-            20_000,
-            2,
-            Some(100),
-            2_000_000,
-            DEFER_AT_LEAST
-        ));
+        assert!(worth(20_000, 2, Some(100), 0));
+        assert!(worth(20_000, 2, Some(100), 1_900_000));
+        assert!(!worth(20_000, 2, Some(100), 2_000_000));
         // A small file, or one nearly read.
-        assert!(!worth_deferring(20_000, 20, Some(100), 0, DEFER_AT_LEAST));
-        assert!(!worth_deferring(20_000, 99, Some(100), 0, DEFER_AT_LEAST));
+        assert!(!worth(20_000, 20, Some(100), 0));
+        assert!(!worth(20_000, 99, Some(100), 0));
         // Updates only.
-        assert!(!worth_deferring(0, 2, Some(100), 0, DEFER_AT_LEAST));
+        assert!(!worth(0, 2, Some(100), 0));
         // Unknown size: as many again.
-        assert!(!worth_deferring(60_000, 60_000, None, 0, DEFER_AT_LEAST));
-        assert!(worth_deferring(100_000, 100_000, None, 0, DEFER_AT_LEAST));
-        assert!(!worth_deferring(
-            100_000,
-            100_000,
-            None,
-            300_000,
-            DEFER_AT_LEAST
-        ));
-        assert!(!worth_deferring(20_000, 0, Some(100), 0, DEFER_AT_LEAST));
+        assert!(!worth(60_000, 60_000, None, 0));
+        assert!(worth(100_000, 100_000, None, 0));
+        assert!(!worth(100_000, 100_000, None, 300_000));
+        assert!(!worth(20_000, 0, Some(100), 0));
     }
 }

@@ -9,7 +9,13 @@
 //! Pinyin, phone numbers and e-mail addresses are matched by prefix on
 //! their own indexed columns; an e-mail's domain is a term of its own
 //! (`@example.com`), so a company's people are found by their domain.
+//! The first one and two letters of a name's pinyin and initials and of an
+//! e-mail address are terms too (`~:z`, `~:zh`, `~:zw`): so short a prefix
+//! is shared by a large share of all customers, and as a term it is read
+//! newest first and stops early, where a range of the column would be read
+//! whole and sorted.
 
+use crate::name::pinyin_keys;
 use crate::text::half_width;
 use std::collections::BTreeSet;
 
@@ -66,6 +72,29 @@ fn initial(folded: &str) -> Option<String> {
     folded.chars().next().map(|c| format!("^{c}"))
 }
 
+/// The longest pinyin, initials or e-mail prefix that is a term of its
+/// own; a longer one is matched as a range of its column.
+pub const PREFIX_TERM_CHARS: usize = 2;
+
+/// The mark of a prefix term: with it a prefix term has at least three
+/// characters, and so is never a bigram or a surname term.
+const PREFIX_MARK: &str = "~:";
+
+fn prefix_term(prefix: &str) -> String {
+    format!("{PREFIX_MARK}{prefix}")
+}
+
+/// The prefix terms of a pinyin, initials or folded e-mail address.
+fn prefix_terms(key: &str) -> impl Iterator<Item = String> + '_ {
+    key.char_indices()
+        .skip(1)
+        .map(|(i, _)| i)
+        .chain(std::iter::once(key.len()))
+        .take(PREFIX_TERM_CHARS)
+        .filter(|&end| end > 0)
+        .map(|end| prefix_term(&key[..end]))
+}
+
 /// The term of an e-mail address's domain.
 fn domain_term(email: &str) -> Option<String> {
     email
@@ -75,15 +104,23 @@ fn domain_term(email: &str) -> Option<String> {
 }
 
 /// The index terms of a customer: bigrams of the name, the company and the
-/// contacts' names, the first character of the name, and the e-mail domain.
+/// contacts' names, the first character of the name, the e-mail domain,
+/// and the short prefixes of the name's pinyin and initials and of the
+/// e-mail address.
 pub fn terms<'a>(
     name: &str,
     company: Option<&'a str>,
     email: Option<&str>,
     contacts: impl IntoIterator<Item = &'a str>,
 ) -> BTreeSet<String> {
+    let keys = pinyin_keys(name);
+    let email_key = email.map(fold).unwrap_or_default();
+    let mut out: BTreeSet<String> = [&keys.full, &keys.initials, &email_key]
+        .into_iter()
+        .flat_map(|k| prefix_terms(k))
+        .collect();
     let name = fold(name);
-    let mut out: BTreeSet<String> = bigrams(without_legal_form(&name)).collect();
+    out.extend(bigrams(without_legal_form(&name)));
     out.extend(initial(&name));
     out.extend(email.and_then(domain_term));
     for text in company.into_iter().chain(contacts) {
@@ -106,8 +143,11 @@ pub struct SearchQuery {
     /// Three or more digits (spaces, `-` and `+` allowed): a mobile prefix,
     /// or with exactly four, the last four digits.
     pub digits: Option<String>,
-    /// A prefix of an e-mail address (ASCII with `@` or `.`, or letters).
+    /// A prefix of an e-mail address (ASCII with a letter or a digit).
     pub email: Option<String>,
+    /// The prefix term of a text of at most [`PREFIX_TERM_CHARS`] that
+    /// is a pinyin or e-mail prefix: it stands for their range lookups.
+    pub prefix: Option<String>,
     /// The domain term of a query that looks like one (`example.com`,
     /// `@example.com`).
     pub domain: Option<String>,
@@ -141,8 +181,11 @@ impl SearchQuery {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
             .then(|| text.clone());
-        let email = (text.is_ascii() && text.chars().any(|c| c.is_ascii_alphabetic()))
+        let email = (text.is_ascii() && text.chars().any(|c| c.is_ascii_alphanumeric()))
             .then(|| text.clone());
+        let prefix = ((pinyin.is_some() || email.is_some())
+            && text.chars().count() <= PREFIX_TERM_CHARS)
+            .then(|| prefix_term(&text));
         let bare = text.strip_prefix('@').unwrap_or(&text);
         let domain = (text.is_ascii() && bare.contains('.') && !bare.contains('@'))
             .then(|| format!("@{bare}"));
@@ -153,6 +196,7 @@ impl SearchQuery {
             digits,
             email,
             domain,
+            prefix,
         })
     }
 }
@@ -203,7 +247,13 @@ mod tests {
                 "州华",
                 "华联",
                 "王芳",
-                "@example.com"
+                "@example.com",
+                // ouyangnana, oynn, nana@example.com
+                "~:o",
+                "~:ou",
+                "~:oy",
+                "~:n",
+                "~:na",
             ])
         );
         // Every two-character fragment of the name is a term.
@@ -283,6 +333,37 @@ mod tests {
         assert_eq!(SearchQuery::parse("娜娜娜").unwrap().terms, vec!["娜娜"]);
         let long = "一二三四五六七八九十甲乙丙丁";
         assert_eq!(SearchQuery::parse(long).unwrap().terms.len(), 8);
+    }
+
+    #[test]
+    fn short_prefixes_are_terms() {
+        let t = terms("张伟", None, Some("13800138000@QQ.com"), []);
+        // zhangwei, zw, 13800138000@qq.com: one and two letters each.
+        for p in ["z", "zh", "zw", "1", "13"] {
+            let q = SearchQuery::parse(p).unwrap();
+            assert_eq!(q.prefix, Some(format!("~:{p}")), "{p}");
+            assert!(t.contains(q.prefix.as_ref().unwrap()), "{p}");
+        }
+        assert_eq!(t.iter().filter(|t| t.starts_with("~:")).count(), 5);
+        // Longer prefixes, and text no pinyin or address holds, are not.
+        for q in ["zha", "138", "张伟", "张"] {
+            assert_eq!(SearchQuery::parse(q).unwrap().prefix, None, "{q}");
+        }
+        // A one-letter name, and a customer without pinyin or address.
+        assert!(terms("A", None, None, []).contains("~:a"));
+        assert!(!terms("☆", None, None, [])
+            .iter()
+            .any(|t| t.starts_with("~:")));
+        // A prefix term is never taken for a bigram or a surname term
+        // (the name's bigrams "x~", "~:", ":a"; its pinyin "xa").
+        let marked: BTreeSet<String> = terms("x~:a", None, None, [])
+            .into_iter()
+            .filter(|t| t.chars().count() >= 3)
+            .collect();
+        assert_eq!(marked, set(&["~:x", "~:xa"]));
+        // The address's prefix also finds addresses that start with digits.
+        let q = SearchQuery::parse("12").unwrap();
+        assert_eq!(q.email.as_deref(), Some("12"));
     }
 
     #[test]

@@ -1148,7 +1148,9 @@ async fn search_of(db: &Db, f: &Filter) -> Result<Option<Search>> {
         && s.digits.is_none()
         && s.email.is_none()
         && s.domain.is_none();
-    let walk = db.backend() == crate::db::Backend::Sqlite || one_term;
+    // A short prefix's term is shared by many customers: collecting it on
+    // PostgreSQL would cost what collecting a common bigram does.
+    let walk = db.backend() == crate::db::Backend::Sqlite || one_term || s.prefix.is_some();
     if !walk || s.terms.len() < 2 {
         return Ok(Some(Search { query: s, walk }));
     }
@@ -1208,14 +1210,21 @@ fn push_search(q: &mut Query, by: &Principal, f: &Filter, search: &Search, reach
         return;
     };
     q.push(" AND c.id IN (SELECT id FROM (");
-    push_reached(q, by, f, reach, |q| push_exact(q, s));
     if walk {
-        q.push(") exact UNION SELECT id FROM (SELECT id FROM (");
-        push_matches(q, s, Some((by, f, reach)), true);
+        // Each lookup keeps the newest `reach` in scope, and so does each
+        // union of them.
+        let within = Some((by, f, reach));
+        q.push("SELECT id FROM (");
+        push_exact(q, s, within);
+        q.push(") exact_all ORDER BY id DESC LIMIT ")
+            .push_arg(reach)
+            .push(") exact UNION SELECT id FROM (SELECT id FROM (");
+        push_matches(q, s, within, true);
         q.push(") found ORDER BY id DESC LIMIT ")
             .push_arg(reach)
             .push(") matched)");
     } else {
+        push_reached(q, by, f, reach, |q| push_exact(q, s, None));
         q.push(") exact UNION SELECT id FROM (");
         push_reached(q, by, f, reach, |q| push_matches(q, s, None, false));
         q.push(") matched)");
@@ -1239,26 +1248,24 @@ fn push_reached(
 }
 
 /// Customers the text names exactly: the first rank of [`push_rank`], and
-/// its pinyin and initials.
-fn push_exact(q: &mut Query, s: &SearchQuery) {
+/// its pinyin and initials. Within a reach each lookup walks its index
+/// (value, then id) newest first.
+fn push_exact(q: &mut Query, s: &SearchQuery, within: Within) {
     let text = s.text.as_str();
-    q.push("SELECT id FROM customers WHERE name = ")
-        .push_arg(text);
-    q.push(" UNION SELECT id FROM customers WHERE email = ")
-        .push_arg(text);
+    let mut exact: Vec<(&str, &str)> = vec![("c.name", text), ("c.email", text)];
     if s.pinyin.is_some() {
-        for col in ["name_pinyin", "name_initials"] {
-            q.push(&format!(" UNION SELECT id FROM customers WHERE {col} = "))
-                .push_arg(text);
-        }
+        exact.extend([("c.name_pinyin", text), ("c.name_initials", text)]);
     }
     if let Some(d) = &s.digits {
-        q.push(" UNION SELECT id FROM customers WHERE mobile = ")
-            .push_arg(d.as_str());
+        exact.push(("c.mobile", d.as_str()));
         if d.len() == 4 {
-            q.push(" UNION SELECT id FROM customers WHERE mobile_last4 = ")
-                .push_arg(d.as_str());
+            exact.push(("c.mobile_last4", d.as_str()));
         }
+    }
+    for (i, (col, value)) in exact.into_iter().enumerate() {
+        push_lookup(q, within, i == 0, "customers c", "c.id", |q| {
+            q.push(&format!(" {col} = ")).push_arg(value);
+        });
     }
 }
 
@@ -1331,7 +1338,13 @@ fn push_matches(q: &mut Query, s: &SearchQuery, within: Within, walk: bool) {
             .push(" GROUP BY customer_id HAVING COUNT(*) = ")
             .push_arg(terms.len() as i64);
     }
-    if let Some(p) = &s.pinyin {
+    // A short prefix is a term (see `kehu_domain::search`); a longer one a
+    // range of each column.
+    if let Some(t) = &s.prefix {
+        push_lookup(q, within, false, "customer_terms t", "t.customer_id", |q| {
+            q.push(" t.term = ").push_arg(t.as_str());
+        });
+    } else if let Some(p) = &s.pinyin {
         for col in ["c.name_pinyin", "c.name_initials"] {
             push_lookup(q, within, false, "customers c", "c.id", |q| {
                 push_prefix(q, col, p)
@@ -1351,7 +1364,7 @@ fn push_matches(q: &mut Query, s: &SearchQuery, within: Within, walk: bool) {
             });
         }
     }
-    if let Some(e) = &s.email {
+    if let Some(e) = s.email.as_ref().filter(|_| s.prefix.is_none()) {
         push_lookup(q, within, false, "customers c", "c.id", |q| {
             push_prefix(q, "c.email", e)
         });

@@ -105,6 +105,15 @@ async fn archive(db: &Db, p: &Principal) {
         },
     )
     .await;
+    add(
+        db,
+        p,
+        CustomerInput {
+            email: "20261234@qq.com".into(),
+            ..person("马丽")
+        },
+    )
+    .await;
 }
 
 both!(every_kind_of_query, |kind| async move {
@@ -130,6 +139,13 @@ both!(every_kind_of_query, |kind| async move {
         ("ouyang", &["欧阳娜娜"]),
         ("oynn", &["欧阳娜娜"]),
         ("zengxiaoxian", &["曾小贤"]),
+        // The first letters, as typed: pinyin, initials, e-mail.
+        ("z", &["张伟", "张伟华", "曾小贤"]),
+        ("Zh", &["张伟", "张伟华"]),
+        ("zx", &["曾小贤"]),
+        ("zha", &["张伟", "张伟华"]),
+        ("l", &["李娜"]),
+        ("m", &["马丽"]),
         // Mobile in full, spaced, a prefix, or the last four digits.
         ("13812345678", &["张伟"]),
         ("138 1234 5678", &["张伟"]),
@@ -141,6 +157,10 @@ both!(every_kind_of_query, |kind| async move {
         ("zhang.wei@example.com", &["张伟"]),
         ("ZHANG.WEI@", &["张伟"]),
         ("li.na", &["李娜"]),
+        // An address that starts with digits (a QQ number).
+        ("20", &["马丽"]),
+        ("20261234", &["马丽"]),
+        ("2027", &[]),
         // E-mail domains find a company's people.
         ("corp.cn", &["李娜"]),
         ("@EXAMPLE.com", &["张伟"]),
@@ -339,7 +359,8 @@ both!(rebuild_indexes_what_was_there_before, |kind| async move {
         .await
         .unwrap();
     assert!(found(&db, &p, "华联").await.is_empty());
-    assert_eq!(search::rebuild_if_pending(&db).await.unwrap(), 5);
+    assert_eq!(search::rebuild_if_pending(&db).await.unwrap(), 6);
+    assert_eq!(found(&db, &p, "zx").await, names(&["曾小贤"]));
     assert_eq!(found(&db, &p, "华联").await, names(&["张伟"]));
     // Done once: a second call finds nothing to do.
     assert_eq!(search::rebuild_if_pending(&db).await.unwrap(), 0);
@@ -363,7 +384,7 @@ both!(counting_stops_at_the_cap, |kind| async move {
     archive(&db, &p).await;
     let all = Filter::default();
     assert_eq!(customers::count_upto(&db, &p, &all, 3).await.unwrap(), 3);
-    assert_eq!(customers::count_upto(&db, &p, &all, 100).await.unwrap(), 5);
+    assert_eq!(customers::count_upto(&db, &p, &all, 100).await.unwrap(), 6);
     let zhang = Filter {
         q: Some("张伟".into()),
         ..Default::default()
@@ -443,4 +464,12 @@ both!(broad_searches_rank_a_bounded_reach, |kind| async move {
     // The reach is taken within the user's scope: the agent's one old
     // customer is found among a thousand newer ones they cannot see.
     assert_eq!(found(&db, &agent, "欧阳").await, names(&["欧阳的客户"]));
+    // So are the first letters of the pinyin and initials (o, oy: terms
+    // read newest first), with the exact initials first.
+    for q in ["o", "oy", "ouy"] {
+        assert_eq!(found(&db, &agent, q).await, names(&["欧阳的客户"]), "{q}");
+    }
+    let r = ranked(&db, &admin, "oy").await;
+    assert_eq!(r[0], "欧阳", "{r:?}");
+    assert_eq!(r.len(), 200);
 });

@@ -191,6 +191,14 @@ fn query_sets(kept: &[Sampled], per_kind: usize, seed: u64) -> Vec<(&'static str
             "pinyin, initials",
             pick(&|s| Some(pinyin_keys(&s.name).initials)),
         ),
+        // As typed: the first letters, shared by a large share of names.
+        (
+            "pinyin, first 1-3 letters",
+            pick(&|s| {
+                let n = 1 + s.name.chars().count() % 3;
+                Some(chars(&pinyin_keys(&s.name).full, 0, n))
+            }),
+        ),
         ("mobile, full", pick(&|s| Some(s.mobile.clone()))),
         (
             "mobile, last 4",

@@ -87,7 +87,7 @@ test('upload, map, preview, dry-run and import, following the progress', async (
   await page.click('#dry-run-button');
   await page.waitForURL(/\/import\/[0-9a-f-]{36}$/);
   await waitDone(page);
-  assert.match(await page.textContent('.notice'), /试运行/);
+  assert.match(await page.textContent('#job-dry-run'), /试运行/);
   assert.equal(await page.textContent('#job-created'), '5000');
   assert.equal(await page.textContent('#job-rejected'), '1');
   const jobUrl = page.url();
@@ -104,7 +104,7 @@ test('upload, map, preview, dry-run and import, following the progress', async (
   assert.equal(await page.getAttribute('#job-progress', 'value'), '100');
   assert.equal(await page.textContent('#job-created'), '5000');
   assert.equal(await page.textContent('#job-rejected'), '1');
-  assert.equal(await page.locator('.notice').count(), 0, 'not a dry run');
+  assert.equal(await page.locator('#job-dry-run').count(), 0, 'not a dry run');
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#rejects-link')]);
   assert.equal(download.suggestedFilename(), '被拒绝的行.csv');

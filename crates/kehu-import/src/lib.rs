@@ -318,6 +318,9 @@ pub async fn file(
     // Indexes dropped for this import are built again however it ended.
     if deferred > 0 {
         observer.building_indexes();
+        if let Err(e) = import_jobs::building_indexes(db, &job).await {
+            tracing::warn!(job = %job, error = %e, "recording the index build failed");
+        }
     }
     let ran = match (ran, deferred > 0) {
         // Another import's load that stopped meanwhile is finished here.

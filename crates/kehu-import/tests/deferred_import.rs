@@ -21,6 +21,23 @@ async fn indexes(db: &Db) -> BTreeSet<(String, String)> {
     rows.into_iter().collect()
 }
 
+/// Rows handled so far, and how many when the index build began.
+#[derive(Default)]
+struct Stages {
+    rows: u64,
+    building_after_rows: Option<u64>,
+}
+
+impl kehu_import::Observer for Stages {
+    fn progress(&mut self, _: u64, _: Option<u64>, c: &kehu_store::import::Counts) {
+        self.rows = c.created + c.updated + c.unchanged + c.rejected;
+    }
+    fn rejected(&mut self, _: u64, _: &str) {}
+    fn building_indexes(&mut self) {
+        self.building_after_rows = Some(self.rows);
+    }
+}
+
 async fn scalar(db: &Db, sql: &str) -> i64 {
     db.conn().scalar(Query::new(sql)).await.unwrap()
 }
@@ -52,9 +69,20 @@ async fn a_large_import_defers_its_indexes_and_builds_them_again() {
         defer_at_least: 1_000,
         ..Options::default()
     };
-    let r = kehu_import::file(&db, &path, &opts, &mut ()).await.unwrap();
+    let mut seen = Stages::default();
+    let r = kehu_import::file(&db, &path, &opts, &mut seen)
+        .await
+        .unwrap();
     assert_eq!(r.counts.created, n as u64);
     assert!(r.deferred_indexes >= 10, "{} deferred", r.deferred_indexes);
+    // The index build came after every row, and the job ended done.
+    assert_eq!(seen.building_after_rows, Some(n as u64));
+    let jobs = kehu_store::import_jobs::list(&db, &admin, 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].status, kehu_domain::import::JobStatus::Done);
+    assert!(!jobs[0].progress.building_indexes);
     assert_eq!(
         indexes(&db).await,
         before,

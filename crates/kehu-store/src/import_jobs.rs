@@ -39,6 +39,9 @@ pub struct Progress {
     /// The file's length when `read` counts bytes.
     pub total: Option<u64>,
     pub counts: Counts,
+    /// Every row is in and the indexes a large import deferred are being
+    /// built (`kehu_store::deferred`).
+    pub building_indexes: bool,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -63,13 +66,14 @@ struct Row {
     updated: i64,
     unchanged: i64,
     rejected: i64,
+    building_indexes: bool,
     file_path: Option<String>,
     mapping: Option<String>,
 }
 
 const COLUMNS: &str = "id, kind, file_name, source, actor_id, actor_login, owner_id, dry_run, status, error, \
      started_at, finished_at, progress_at, rows_read, bytes_read, bytes_total, created, updated, unchanged, rejected, \
-     file_path, mapping";
+     building_indexes, file_path, mapping";
 
 /// A recorded import.
 #[derive(Debug, Clone)]
@@ -137,6 +141,7 @@ impl From<Row> for Job {
                     unchanged: n(r.unchanged),
                     rejected: n(r.rejected),
                 },
+                building_indexes: r.building_indexes,
             },
             mapping: r.mapping.and_then(|m| serde_json::from_str(&m).ok()),
             id: r.id,
@@ -245,7 +250,7 @@ pub async fn run(
     let q = Query::new(
         "UPDATE import_jobs SET status = 'running', dry_run = $2, owner_id = $3, mapping = $4, started_at = $5, \
          progress_at = $5, finished_at = NULL, error = NULL, rows_read = 0, bytes_read = 0, \
-         created = 0, updated = 0, unchanged = 0, rejected = 0 \
+         created = 0, updated = 0, unchanged = 0, rejected = 0, building_indexes = $7 \
          WHERE id = $1 AND file_path IS NOT NULL \
          AND (status IN ('uploaded', 'failed', 'interrupted') OR (status = 'done' AND dry_run = $6))",
     )
@@ -254,7 +259,8 @@ pub async fn run(
     .bind(owner)
     .bind(mapping_json(Some(mapping)))
     .bind(now)
-    .bind(true);
+    .bind(true)
+    .bind(false);
     let changes = json!({"dry_run": dry_run, "owner_id": owner, "mapping": mapping});
     if audit_job(db, actor, "run", id, changes, q).await? == 0 {
         return Err(FieldErrors::single(
@@ -273,7 +279,7 @@ pub async fn run(
 fn progress_update(id: &str, p: &Progress, done: bool) -> Query {
     let c = p.counts;
     let end = if done {
-        "status = 'done', finished_at = $2, "
+        "status = 'done', finished_at = $2, building_indexes = FALSE, "
     } else {
         ""
     };
@@ -297,6 +303,22 @@ fn progress_update(id: &str, p: &Progress, done: bool) -> Query {
 pub async fn progress(db: &Db, id: &str, p: &Progress) -> Result<()> {
     let mut tx = db.begin().await?;
     tx.execute(progress_update(id, p, false)).await?;
+    tx.commit().await
+}
+
+/// Records that a running job's rows are all in and the indexes it
+/// deferred are being built (until it ends).
+pub async fn building_indexes(db: &Db, id: &str) -> Result<()> {
+    let mut tx = db.begin().await?;
+    tx.execute(
+        Query::new(
+            "UPDATE import_jobs SET building_indexes = TRUE, progress_at = $2 \
+             WHERE id = $1 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(Timestamp::now()),
+    )
+    .await?;
     tx.commit().await
 }
 

@@ -522,3 +522,74 @@ async fn bulk_load_maintenance(kind: Kind) {
     }
 }
 kehu_store::both!(bulk_load_maintenance_runs, bulk_load_maintenance);
+
+fn new_job(
+    id: &str,
+    status: kehu_domain::import::JobStatus,
+) -> kehu_store::import_jobs::NewJob<'_> {
+    kehu_store::import_jobs::NewJob {
+        id,
+        kind: "customers",
+        file_name: "big.csv",
+        source: "",
+        status,
+        dry_run: false,
+        owner_id: None,
+        file_path: None,
+        bytes_total: Some(100),
+        mapping: None,
+    }
+}
+
+/// A running job says when its deferred indexes are being built, until it
+/// ends; a job that is not running is left as it is.
+async fn index_stage(kind: Kind) {
+    use kehu_domain::import::JobStatus;
+    use kehu_store::import_jobs::{self, Progress};
+    let db = fresh(kind).await.unwrap();
+    let admin = kehu_store::testing::user(&db, "admin", "admin", "")
+        .await
+        .principal();
+    let actor = Actor::from(&admin);
+    let (running, uploaded) = (import_jobs::new_id(), import_jobs::new_id());
+    for (id, status) in [
+        (&running, JobStatus::Running),
+        (&uploaded, JobStatus::Uploaded),
+    ] {
+        import_jobs::create(&db, &actor, &new_job(id, status))
+            .await
+            .unwrap();
+    }
+    let stage = |id: String| {
+        let (db, admin) = (db.clone(), admin.clone());
+        async move {
+            import_jobs::get(&db, &admin, &id)
+                .await
+                .unwrap()
+                .progress
+                .building_indexes
+        }
+    };
+    assert!(!stage(running.clone()).await);
+    for id in [&running, &uploaded] {
+        import_jobs::building_indexes(&db, id).await.unwrap();
+    }
+    assert!(stage(running.clone()).await);
+    assert!(!stage(uploaded.clone()).await, "not running: unchanged");
+    // Progress reported meanwhile keeps the stage; the end clears it.
+    let p = Progress {
+        rows: 10,
+        read: 100,
+        total: Some(100),
+        ..Progress::default()
+    };
+    import_jobs::progress(&db, &running, &p).await.unwrap();
+    assert!(stage(running.clone()).await);
+    import_jobs::finish(&db, &actor, &running, &p)
+        .await
+        .unwrap();
+    let done = import_jobs::get(&db, &admin, &running).await.unwrap();
+    assert_eq!(done.status, JobStatus::Done);
+    assert!(!done.progress.building_indexes);
+}
+kehu_store::both!(import_index_stage, index_stage);

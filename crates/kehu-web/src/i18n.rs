@@ -320,6 +320,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("import.dry_run_short", "试运行", "dry run"),
     ("import.dry_run_note", "试运行：检查了每一行，没有写入任何数据。", "Dry run: every row was checked and nothing was written."),
     ("import.running_note", "正在后台导入，可以离开此页面。", "Importing in the background; you may leave this page."),
+    ("import.building_indexes", "所有行已写入，正在重建索引，大量导入约需一两分钟。", "Every row is in; rebuilding the indexes (a minute or two for a large import)."),
     ("import.refresh", "刷新", "Refresh"),
     ("import.interrupted_note", "导入因服务器重启而中断。再次运行是安全的：已导入的行不会重复。", "The import was cut short by a server restart. Running it again is safe: rows already imported are not duplicated."),
     ("import.rejects", "下载被拒绝的行.csv", "Download the rejected rows (CSV)"),

@@ -531,6 +531,7 @@ impl Observer for JobObserver {
             read,
             total,
             counts: *c,
+            building_indexes: false,
         });
     }
 

@@ -25,6 +25,8 @@
         show('job-percent', j.percent);
         show('job-rows', j.rows_read);
         for (const k of ['created', 'updated', 'unchanged', 'rejected']) show(`job-${k}`, j.counts[k]);
+        const stage = document.getElementById('job-stage');
+        if (stage) stage.hidden = !j.building_indexes;
       }
     } catch (e) {
       // The server may be restarting; try again.

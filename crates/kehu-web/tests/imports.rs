@@ -112,6 +112,7 @@ both!(gbk_csv_with_a_bad_row, |kind| async move {
     assert_eq!(done["bytes_total"], size);
     assert_eq!(done["bytes_read"], size);
     assert_eq!(done["percent"], 100);
+    assert_eq!(done["building_indexes"], false);
     assert_eq!(done["mapping"]["手机"], "mobile");
     assert_eq!(done["owner_id"], wang_id.as_str());
 
@@ -951,6 +952,35 @@ both!(interrupted_jobs_run_again_safely, |kind| async move {
         page.contains("/static/import.js") && page.contains("http-equiv=\"refresh\""),
         "{page}"
     );
+    assert!(
+        page.contains(r#"id="job-stage" class="notice" hidden"#),
+        "{page}"
+    );
+    // Its rows are in and its deferred indexes are being built: said on
+    // the page and in the job's record.
+    kehu_store::import_jobs::building_indexes(&app.db, &id)
+        .await
+        .unwrap();
+    let page = html(browser.get(&app, &format!("/import/{id}")), 200).await;
+    assert!(
+        page.contains(r#"id="job-stage" class="notice">所有行已写入，正在重建索引"#),
+        "{page}"
+    );
+    let j = app
+        .get(&token, &format!("/api/v1/imports/{id}"))
+        .expect(200)
+        .await;
+    assert_eq!(j["building_indexes"], true, "{j}");
+    // Then its server died.
+    app.db
+        .conn()
+        .execute(
+            Query::new("UPDATE import_jobs SET progress_at = $2 WHERE id = $1")
+                .bind(id.as_str())
+                .bind(Timestamp::now().millis() - 10 * 60 * 1000),
+        )
+        .await
+        .unwrap();
     let n = kehu_store::import_jobs::interrupt(&app.db, &[], Timestamp::now())
         .await
         .unwrap();

@@ -54,6 +54,9 @@ pub struct ImportJobView {
     pub bytes_total: Option<u64>,
     /// 0-100, when known.
     pub percent: Option<u64>,
+    /// Every row is in and the indexes a large import set aside are being
+    /// built; the job is still running.
+    pub building_indexes: bool,
     pub counts: CountsView,
     /// Why it failed.
     pub error: Option<String>,
@@ -68,6 +71,7 @@ impl ImportJobView {
         let c = j.progress.counts;
         ImportJobView {
             percent: imports::percent(&j),
+            building_indexes: j.progress.building_indexes && j.status == JobStatus::Running,
             rejects_url: imports::has_rejects(s, &j)
                 .then(|| format!("/api/v1/imports/{}/rejects", j.id)),
             bytes_read: j.progress.total.map(|_| j.progress.read),

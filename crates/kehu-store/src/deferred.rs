@@ -40,6 +40,15 @@ const TERMS_BY_CUSTOMER: &str = "customer_terms_customer";
 /// terms, a few seconds of the write lock).
 const MOVE_CUSTOMERS: i64 = 100_000;
 
+/// WAL pages between checkpoints while a load defers (200 MB of 4 KB
+/// pages; SQLite's default is 1,000): a batch's pages are copied into the
+/// database once per several batches rather than after each one (import
+/// of a million new customers 50-51 s against 54-56 s).
+const LOAD_CHECKPOINT_PAGES: u32 = 50_000;
+
+/// SQLite's default, restored when the load finishes.
+const CHECKPOINT_PAGES: u32 = 1_000;
+
 /// Tables whose other indexes are deferred.
 const TABLES: [&str; 3] = ["customers", "customer_terms", "customer_tags"];
 
@@ -103,6 +112,7 @@ pub async fn defer(db: &Db) -> Result<usize> {
     )
     .await?;
     tx.commit().await?;
+    checkpoint_every(db, LOAD_CHECKPOINT_PAGES).await?;
     Ok(indexes.len())
 }
 
@@ -155,6 +165,7 @@ pub async fn finish(db: &Db) -> Result<Finished> {
     }
     let mut done = Finished::default();
     let started = std::time::Instant::now();
+    checkpoint_every(db, CHECKPOINT_PAGES).await?;
     step(db, end_deferral).await?;
     while let Some(moved) = step(db, move_terms).await? {
         done.terms += moved;
@@ -173,6 +184,15 @@ pub async fn finish(db: &Db) -> Result<Finished> {
         "deferred indexes built"
     );
     Ok(done)
+}
+
+/// Sets how many WAL pages the writer connection lets accumulate before
+/// it checkpoints.
+async fn checkpoint_every(db: &Db, pages: u32) -> Result<()> {
+    db.with_sqlite(true, move |conn| {
+        Ok(conn.execute_batch(&format!("PRAGMA wal_autocheckpoint = {pages}"))?)
+    })
+    .await
 }
 
 /// Runs one transaction of [`finish`] on the writer connection, lent for

@@ -119,6 +119,7 @@ async fn deferral(kind: Kind) {
         assert!(!names.contains(gone), "{gone} is deferred");
     }
     assert_eq!(before.len() - during.len(), dropped);
+    assert_eq!(checkpoint_pages(&db).await, 50_000, "WAL checkpoints spaced");
 
     // Batches while deferring: new customers' terms are staged; repeated
     // rows match by external id; a renamed one is indexed at once.
@@ -156,6 +157,7 @@ async fn deferral(kind: Kind) {
         "and the terms' index by customer, built after them"
     );
     assert!(done.terms >= 28 * 3, "{done:?}");
+    assert_eq!(checkpoint_pages(&db).await, 1_000, "SQLite's default again");
     assert_eq!(indexes(&db).await, before, "every index built as it was");
     assert_eq!(
         scalar(&db, "SELECT COUNT(*) FROM customer_terms_staged").await,
@@ -195,6 +197,15 @@ async fn deferral(kind: Kind) {
     assert_eq!(tagged.items.len(), 40, "tag links written while deferring");
 }
 both!(indexes_deferred_and_built_again, deferral);
+
+/// How many WAL pages the writer connection lets accumulate.
+async fn checkpoint_pages(db: &Db) -> i64 {
+    db.with_sqlite(true, |c| {
+        Ok(c.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))?)
+    })
+    .await
+    .unwrap()
+}
 
 /// A load whose process stopped: the next start finishes it once its last
 /// batch is old, not while it may still be running.

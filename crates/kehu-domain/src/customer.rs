@@ -204,7 +204,7 @@ impl CustomerInput {
         let wechat = e.take("wechat", text::optional(&self.wechat, 64));
         let company = e.take("company", text::optional(&self.company, 200));
         let city = e.take("city", text::optional(&self.city, 50));
-        let address = e.take("address", text::optional(&self.address, 300));
+        let address = e.take("address", text::multiline(&self.address, 300));
         let source = e.take("source", optional_code(&self.source, Source::parse));
         let referred_by = e.take("referred_by", optional_id(&self.referred_by));
         let birthday = e.take("birthday", text::date(&self.birthday));

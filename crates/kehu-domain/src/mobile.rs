@@ -13,6 +13,18 @@ impl Mobile {
         // Chinese input methods often type full-width digits and signs.
         let half = crate::text::half_width(raw);
         let trimmed = half.trim();
+        // A number a spreadsheet or pandas wrote as a float: 13800138000.0.
+        let trimmed = match trimmed.split_once('.') {
+            Some((whole, zeros))
+                if !whole.is_empty()
+                    && whole.bytes().all(|b| b.is_ascii_digit())
+                    && !zeros.is_empty()
+                    && zeros.bytes().all(|b| b == b'0') =>
+            {
+                whole
+            }
+            _ => trimmed,
+        };
         let mut digits = String::with_capacity(trimmed.len());
         let mut plus = false;
         for (i, c) in trimmed.chars().enumerate() {
@@ -39,6 +51,8 @@ impl Mobile {
                     };
                 }
             },
+            // The country code without its "+": 8613800138000.
+            None if digits.len() == 13 && digits.starts_with("86") => digits[2..].to_string(),
             None => digits,
         };
         let b = national.as_bytes();
@@ -109,6 +123,10 @@ mod tests {
             "+86 138 1234 5678",
             "+8613812345678",
             "008613812345678",
+            "8613812345678",
+            "13812345678.0",
+            "13812345678.00",
+            "138.1234.5678",
         ] {
             assert_eq!(Mobile::parse(raw).unwrap().as_str(), "13812345678", "{raw}");
         }
@@ -127,6 +145,8 @@ mod tests {
             "+86 12812345678",
             "+1",
             "138+12345678",
+            "13812345678.5",
+            "8713812345678",
         ] {
             assert_eq!(Mobile::parse(raw), Err(Problem::InvalidMobile), "{raw}");
         }

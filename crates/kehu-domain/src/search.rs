@@ -175,7 +175,12 @@ impl SearchQuery {
             && trimmed
                 .chars()
                 .all(|c| c.is_ascii_digit() || " -+".contains(c));
-        let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+        // A whole mainland number in any form (+86 138..., 0086...) is
+        // looked up as stored.
+        let digits: String = match crate::mobile::Mobile::parse(trimmed) {
+            Ok(m) if !m.as_str().starts_with('+') => m.as_str().to_string(),
+            _ => trimmed.chars().filter(char::is_ascii_digit).collect(),
+        };
         let digits = (phone_like && digits.len() >= 3).then_some(digits);
         let pinyin = text
             .chars()
@@ -312,6 +317,10 @@ mod tests {
         let q = SearchQuery::parse("138 1234").unwrap();
         assert_eq!(q.digits.as_deref(), Some("1381234"));
         assert_eq!(q.pinyin.as_deref(), Some("1381234"));
+        for whole in ["+86 138 1234 5678", "+8613812345678", "008613812345678"] {
+            let q = SearchQuery::parse(whole).unwrap();
+            assert_eq!(q.digits.as_deref(), Some("13812345678"), "{whole}");
+        }
         let q = SearchQuery::parse("５６７８").unwrap();
         assert_eq!(q.digits.as_deref(), Some("5678"));
         let q = SearchQuery::parse("ZW").unwrap();

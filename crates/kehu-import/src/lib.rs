@@ -10,7 +10,7 @@ pub mod read;
 use anyhow::{bail, Context, Result};
 use kehu_domain::import::{map_headers, Column, ImportKind, ImportedRow, JobStatus};
 use kehu_domain::role::Principal;
-use kehu_domain::{FieldErrors, Lang};
+use kehu_domain::{FieldErrors, Lang, Problem};
 use kehu_store::audit::Actor;
 use kehu_store::deferred;
 use kehu_store::import::{self, Counts, Outcome, Owner};
@@ -150,6 +150,9 @@ pub type Columns = Vec<(usize, Column)>;
 /// The columns to read from a file with these headers: the explicit
 /// mapping, else the recognised headers; and the headers left out.
 fn columns(headers: &[String], opts: &Options) -> Result<(Columns, Vec<String>)> {
+    if headers.iter().all(|h| h.trim().is_empty()) {
+        bail!("文件是空的：第一行应是标题行 (the file is empty: its first row should hold the headers)");
+    }
     let (columns, unknown) = match &opts.mapping {
         Some(m) => {
             let unknown = headers
@@ -172,13 +175,64 @@ fn columns(headers: &[String], opts: &Options) -> Result<(Columns, Vec<String>)>
     Ok((columns, unknown))
 }
 
-/// A row as the import reads it; `None` for a blank one.
-fn row_of(columns: &[(usize, Column)], cells: &[String]) -> Option<ImportedRow> {
-    if cells.iter().all(|c| c.trim().is_empty()) {
+/// A row as the import reads it: `None` for a blank one; `Err` with its
+/// outcome for one that cannot be imported whatever the database holds
+/// ([`screen`]).
+fn row_of(
+    columns: &[(usize, Column)],
+    r: &read::Record,
+) -> Option<std::result::Result<ImportedRow, Outcome>> {
+    if r.cells.iter().all(|c| c.trim().is_empty()) {
         return None;
     }
-    let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
-    Some(ImportedRow::from_record(columns, &refs))
+    if let Some(rejected) = screen(columns, r) {
+        return Some(Err(rejected));
+    }
+    let refs: Vec<&str> = r.cells.iter().map(String::as_str).collect();
+    Some(Ok(ImportedRow::from_record(columns, &refs)))
+}
+
+/// What rejects a row before it is matched: the file ends inside it (cut
+/// short: importing the rest of it would make a customer of half a row,
+/// and a duplicate when the whole file comes), or a cell the import reads
+/// holds bytes that are not text in the file's encoding (decoded as
+/// U+FFFD), which would be stored garbled.
+fn screen(columns: &[(usize, Column)], r: &read::Record) -> Option<Outcome> {
+    let mut e = FieldErrors::new();
+    if r.cut {
+        e.add(
+            "file",
+            Problem::Invalid {
+                zh: "文件在这一行中断（可能被截断），该行未导入；请用完整的文件重新导入".into(),
+                en: "the file ends inside this row (cut short?); the row was not imported: import the whole file again".into(),
+            },
+        );
+    }
+    for (i, column) in columns {
+        if r.cells.get(*i).is_some_and(|c| c.contains('\u{FFFD}')) {
+            e.add(
+                column.code(),
+                Problem::Invalid {
+                    zh: "含有无法识别的字符：文件的编码有误，或文件已损坏".into(),
+                    en: "holds bytes that are not text in the file's encoding (wrong encoding or a damaged file)".into(),
+                },
+            );
+        }
+    }
+    (!e.is_empty()).then_some(Outcome::Rejected(e))
+}
+
+/// The outcome of each row read: those screened out as they were, the
+/// others from `applied`, in order.
+fn merge(screened: Vec<Option<Outcome>>, applied: Vec<Outcome>) -> Vec<Outcome> {
+    let mut applied = applied.into_iter();
+    screened
+        .into_iter()
+        .map(|o| {
+            o.or_else(|| applied.next())
+                .expect("an outcome per applied row")
+        })
+        .collect()
 }
 
 /// Why a row was rejected, field by field.
@@ -211,24 +265,32 @@ pub async fn preview(db: &Db, path: &Path, opts: &Options, n: usize) -> Result<P
     let source = read::open(path)?;
     let headers = source.headers.clone();
     let (columns, _) = columns(&headers, opts)?;
-    let mut read: Vec<(u64, Vec<String>, ImportedRow)> = Vec::with_capacity(n);
+    let mut read = Vec::with_capacity(n);
+    let mut rows = Vec::with_capacity(n);
+    let mut screened = Vec::with_capacity(n);
     for r in source.rows.take(n + BLANK_ROWS_SKIPPED) {
-        let (line, cells) = r?;
-        if let Some(row) = row_of(&columns, &cells) {
-            read.push((line, cells, row));
+        let r = r?;
+        if let Some(row) = row_of(&columns, &r) {
+            match row {
+                Ok(row) => {
+                    rows.push(row);
+                    screened.push(None);
+                }
+                Err(o) => screened.push(Some(o)),
+            }
+            read.push((r.line, r.cells));
             if read.len() == n {
                 break;
             }
         }
     }
-    let rows: Vec<ImportedRow> = read.iter().map(|r| r.2.clone()).collect();
-    let outcomes = apply(db, opts, &opts.actor(), &rows, true).await?;
+    let applied = apply(db, opts, &opts.actor(), &rows, true).await?;
     Ok(Preview {
         headers,
         rows: read
             .into_iter()
-            .zip(outcomes)
-            .map(|((line, cells, _), o)| (line, cells, o))
+            .zip(merge(screened, applied))
+            .map(|((line, cells), o)| (line, cells, o))
             .collect(),
     })
 }
@@ -275,11 +337,7 @@ pub async fn file(
 ) -> Result<Report> {
     let actor = opts.actor();
     let opened = read::open(path).and_then(|s| Ok((columns(&s.headers, opts)?, s)));
-    let ((columns, unknown_columns), mut source) = match (opened, &opts.job) {
-        (Ok(o), _) => o,
-        (Err(e), None) => return Err(e),
-        (Err(e), Some(job)) => return Err(failed(db, &actor, job, e).await),
-    };
+    // Every import has its record, one that fails to open included.
     let job = match &opts.job {
         Some(id) => id.clone(),
         None => {
@@ -297,12 +355,16 @@ pub async fn file(
                 dry_run: opts.dry_run,
                 owner_id: opts.owner.user.as_ref(),
                 file_path: None,
-                bytes_total: source.total,
+                bytes_total: opened.as_ref().ok().and_then(|(_, s)| s.total),
                 mapping: None,
             };
             import_jobs::create(db, &actor, &job).await?;
             id
         }
+    };
+    let ((columns, unknown_columns), mut source) = match opened {
+        Ok(o) => o,
+        Err(e) => return Err(failed(db, &actor, &job, e).await),
     };
     let mut deferred = 0;
     let ran = run(
@@ -416,25 +478,38 @@ async fn run(
     // write the rejected ones to a file).
     let mut rows: Vec<ImportedRow> = Vec::with_capacity(BATCH);
     let mut lines: Vec<(u64, Vec<String>)> = Vec::with_capacity(BATCH);
+    // Per line: its outcome when it was screened out, else `None`.
+    let mut screened: Vec<Option<Outcome>> = Vec::with_capacity(BATCH);
     let mut refreshes = Refreshes::default();
     loop {
         let next = source.rows.next();
         let done = next.is_none();
         if let Some(r) = next {
-            let (line, cells) = r?;
-            if let Some(row) = row_of(columns, &cells) {
-                rows.push(row);
+            let r = r?;
+            if let Some(row) = row_of(columns, &r) {
+                match row {
+                    Ok(row) => {
+                        rows.push(row);
+                        screened.push(None);
+                    }
+                    Err(o) => screened.push(Some(o)),
+                }
                 let cells = if rejects_out.is_some() {
-                    cells
+                    r.cells
                 } else {
                     Vec::new()
                 };
-                lines.push((line, cells));
+                lines.push((r.line, cells));
             }
         }
-        if rows.len() >= batch_len || (done && !rows.is_empty()) {
-            let outcomes = apply(db, opts, actor, &rows, opts.dry_run).await?;
+        if lines.len() >= batch_len || (done && !lines.is_empty()) {
+            let applied = if rows.is_empty() {
+                Vec::new()
+            } else {
+                apply(db, opts, actor, &rows, opts.dry_run).await?
+            };
             rows.clear();
+            let outcomes = merge(std::mem::take(&mut screened), applied);
             for ((line, cells), o) in lines.drain(..).zip(outcomes) {
                 progress.counts.add(&o);
                 progress.rows += 1;
@@ -444,11 +519,12 @@ async fn run(
                     if let Some(w) = rejects_out.as_mut() {
                         let mut rec = vec![line.to_string()];
                         rec.extend(cells);
-                        // Workbook rows end at their last filled cell.
+                        // Workbook rows end at their last filled cell;
+                        // cells past the headers go after the reasons.
                         if rec.len() < width {
                             rec.resize(width, String::new());
                         }
-                        rec.push(why);
+                        rec.insert(width, why);
                         w.write_record(&rec)?;
                     }
                 }

@@ -6,27 +6,90 @@
 
 use anyhow::{Context, Result};
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
-/// The encoding of a file from its first bytes: a UTF-8 BOM or valid UTF-8
-/// (allowing a character cut at the end of the sample) is UTF-8; anything
-/// else is GB18030, a superset of GBK.
-fn detect(sample: &[u8]) -> &'static encoding_rs::Encoding {
-    if sample.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        return encoding_rs::UTF_8;
-    }
-    match std::str::from_utf8(sample) {
-        Ok(_) => encoding_rs::UTF_8,
-        Err(e) if e.error_len().is_none() && sample.len() - e.valid_up_to() < 4 => {
-            encoding_rs::UTF_8
-        }
-        Err(_) => encoding_rs::GB18030,
-    }
+/// The encoding a byte-order mark names.
+fn bom(sample: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    encoding_rs::Encoding::for_bom(sample).map(|(e, _)| e)
 }
+
+/// The encoding of text that has bytes beyond ASCII: UTF-8 when its valid
+/// multi-byte characters are at least as many as its invalid sequences (a
+/// UTF-8 file with a stray byte stays UTF-8, and the row holding it is
+/// rejected), else GB18030, a superset of GBK (whose pairs of bytes seldom
+/// form valid UTF-8). A character cut at the end of the sample counts as
+/// neither. `None` when every byte is ASCII, which both read alike.
+fn detect(sample: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    if !sample.iter().any(|b| !b.is_ascii()) {
+        return None;
+    }
+    let (mut valid, mut invalid) = (0usize, 0usize);
+    let mut rest = sample;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                valid += s.chars().filter(|c| !c.is_ascii()).count();
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                valid += String::from_utf8_lossy(good)
+                    .chars()
+                    .filter(|c| !c.is_ascii())
+                    .count();
+                match e.error_len() {
+                    Some(n) => {
+                        invalid += 1;
+                        rest = &bad[n..];
+                    }
+                    None => break,
+                }
+            }
+        }
+    }
+    Some(if valid >= invalid {
+        encoding_rs::UTF_8
+    } else {
+        encoding_rs::GB18030
+    })
+}
+
+/// The encoding of a CSV file whose first bytes are `sample`: named by a
+/// byte-order mark, or judged ([`detect`]) from the first [`SAMPLE`] bytes
+/// that reach beyond ASCII, wherever in the file they are (a file sorted
+/// with English names first may have its first Chinese far down). Leaves
+/// the file where it was.
+fn encoding_of(file: &mut File, sample: &[u8]) -> Result<&'static encoding_rs::Encoding> {
+    if let Some(e) = bom(sample).or_else(|| detect(sample)) {
+        return Ok(e);
+    }
+    let start = file.stream_position()?;
+    let mut window = vec![0u8; SAMPLE];
+    let mut found = None;
+    loop {
+        let n = read_up_to(file, &mut window)?;
+        if n == 0 {
+            break;
+        }
+        if let Some(at) = window[..n].iter().position(|b| !b.is_ascii()) {
+            // The window from the first byte beyond ASCII, a full sample.
+            window.copy_within(at..n, 0);
+            let mut len = n - at;
+            len += read_up_to(file, &mut window[len..])?;
+            found = detect(&window[..len]);
+            break;
+        }
+    }
+    file.seek(SeekFrom::Start(start))?;
+    Ok(found.unwrap_or(encoding_rs::UTF_8))
+}
+
+/// Bytes an encoding is judged from.
+const SAMPLE: usize = 64 * 1024;
 
 /// The separator of the header line: the most frequent of `,` `;` tab `|`
 /// outside quotes.
@@ -52,8 +115,30 @@ fn sniff_delimiter(first_line: &str) -> u8 {
         .unwrap_or(b',')
 }
 
-/// A numbered data row (file line or sheet row, cells as text).
-pub type Row = Result<(u64, Vec<String>)>;
+/// A row of the file: its number (the file's line or the sheet's row),
+/// its cells as text, and whether the file ends inside it (cut short).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub line: u64,
+    pub cells: Vec<String>,
+    /// The last row of a file that does not end with a line break and
+    /// stops inside a quoted cell or short of the header's cells: what is
+    /// left of a file cut short, not a row to import.
+    pub cut: bool,
+}
+
+impl Record {
+    fn new(line: u64, cells: Vec<String>) -> Record {
+        Record {
+            line,
+            cells,
+            cut: false,
+        }
+    }
+}
+
+/// A row as read, or why reading stopped.
+pub type Row = Result<Record>;
 
 /// Rows read ahead of the database by a reader thread, at most this many.
 const READ_AHEAD: usize = 2_000;
@@ -87,7 +172,7 @@ fn spawn_reader(
     });
     let mut rows = rx.into_iter();
     let headers = match rows.next() {
-        Some(Ok((_, h))) => h,
+        Some(Ok(h)) => h.cells,
         Some(Err(e)) => return Err(e),
         None => Vec::new(),
     };
@@ -137,10 +222,10 @@ impl<R: Read> Read for Counting<R> {
 fn open_csv(path: &Path) -> Result<Source> {
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let total = file.metadata().map(|m| m.len()).ok();
-    let mut sample = vec![0u8; 64 * 1024];
+    let mut sample = vec![0u8; SAMPLE];
     let n = read_up_to(&mut file, &mut sample)?;
     sample.truncate(n);
-    let encoding = detect(&sample);
+    let encoding = encoding_of(&mut file, &sample)?;
     let decoded_head = encoding.decode(&sample).0;
     let first_line = decoded_head.lines().next().unwrap_or("");
     let delimiter = sniff_delimiter(first_line);
@@ -161,29 +246,43 @@ fn open_csv(path: &Path) -> Result<Source> {
             .delimiter(delimiter)
             .flexible(true)
             .has_headers(false)
-            .from_reader(LfOnly {
+            .from_reader(Tail::new(LfOnly {
                 inner: BufReader::new(decoder),
                 cr: false,
-            });
+            }));
         let base = progress.load(Ordering::Relaxed);
-        for r in reader.records() {
-            let r = r.with_context(|| format!("{shown}: unreadable CSV"))?;
-            let line = r.position().map(|p| p.line()).unwrap_or(0);
+        let mut record = csv::StringRecord::new();
+        let mut header_cells = None;
+        // Each row is sent once the next is read: the last one is judged
+        // by how the file ends.
+        let mut held: Option<Record> = None;
+        while reader
+            .read_record(&mut record)
+            .with_context(|| format!("{shown}: unreadable CSV"))?
+        {
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
             progress.store(base + counted.load(Ordering::Relaxed), Ordering::Relaxed);
-            if tx
-                .send(Ok((line, r.iter().map(str::to_string).collect())))
-                .is_err()
-            {
-                break;
+            header_cells.get_or_insert(record.len());
+            let next = Record::new(line, record.iter().map(str::to_string).collect());
+            if let Some(row) = held.replace(next) {
+                if tx.send(Ok(row)).is_err() {
+                    return Ok(());
+                }
             }
+        }
+        if let Some(mut last) = held {
+            let tail = reader.get_ref();
+            last.cut = !tail.ended_line()
+                && (tail.in_quotes() || last.cells.len() < header_cells.unwrap_or(0));
+            let _ = tx.send(Ok(last));
         }
         Ok(())
     })
 }
 
-/// Reads `\r\n` as `\n`. The CSV reader counts a CRLF line break only
-/// when it reads the next record, which would number every row after the
-/// first one line too low.
+/// Reads `\r\n` and a lone `\r` (old Mac files) as `\n`. The CSV reader
+/// counts a line only at `\n` and a CRLF line break only when it reads
+/// the next record: rows would be numbered too low.
 struct LfOnly<R> {
     inner: R,
     /// A `\r` held back until the next byte shows whether a `\n` follows.
@@ -197,7 +296,7 @@ impl<R: std::io::BufRead> Read for LfOnly<R> {
             let input = self.inner.fill_buf()?;
             if input.is_empty() {
                 if std::mem::take(&mut self.cr) {
-                    out[n] = b'\r';
+                    out[n] = b'\n';
                     n += 1;
                 }
                 break;
@@ -208,7 +307,7 @@ impl<R: std::io::BufRead> Read for LfOnly<R> {
                     if n == out.len() {
                         break;
                     }
-                    out[n] = b'\r';
+                    out[n] = b'\n';
                     n += 1;
                     self.cr = false;
                 }
@@ -233,6 +332,49 @@ impl<R: std::io::BufRead> Read for LfOnly<R> {
     }
 }
 
+/// Notes how the text read through it ends: with a line break or not, and
+/// inside a quoted cell or not (an odd number of `"`: a doubled quote
+/// inside a cell counts twice).
+struct Tail<R> {
+    inner: R,
+    last: Option<u8>,
+    quotes: bool,
+}
+
+impl<R> Tail<R> {
+    fn new(inner: R) -> Tail<R> {
+        Tail {
+            inner,
+            last: None,
+            quotes: false,
+        }
+    }
+
+    /// Whether the text was empty or ended with a line break.
+    fn ended_line(&self) -> bool {
+        matches!(self.last, None | Some(b'\n'))
+    }
+
+    fn in_quotes(&self) -> bool {
+        self.quotes
+    }
+}
+
+impl<R: Read> Read for Tail<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        for &b in &out[..n] {
+            if b == b'"' {
+                self.quotes = !self.quotes;
+            }
+        }
+        if n > 0 {
+            self.last = Some(out[n - 1]);
+        }
+        Ok(n)
+    }
+}
+
 /// A cell as the text a person sees: whole numbers without ".0" (phone
 /// numbers are often stored as numbers), dates as YYYY-MM-DD.
 fn cell_text(d: &calamine::Data) -> String {
@@ -241,8 +383,16 @@ fn cell_text(d: &calamine::Data) -> String {
         Data::Empty | Data::Error(_) => String::new(),
         Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
         Data::Int(i) => i.to_string(),
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        Data::Float(f) => f.to_string(),
+        Data::Float(f) => {
+            // As Excel shows it: 15 significant digits, so that a formula's
+            // 99.89999999999999 reads 99.9.
+            let f: f64 = format!("{f:.14e}").parse().unwrap_or(*f);
+            if f.fract() == 0.0 && f.abs() < 1e15 {
+                format!("{}", f as i64)
+            } else {
+                f.to_string()
+            }
+        }
         Data::Bool(b) => b.to_string(),
         Data::DateTime(dt) => match dt.as_datetime() {
             Some(t) if t.time() == chrono::NaiveTime::MIN => {
@@ -263,7 +413,7 @@ struct RowBuilder {
 
 impl RowBuilder {
     /// Adds a cell; returns the finished previous row when a new one starts.
-    fn push(&mut self, (r, c): (u32, u32), text: String) -> Option<(u64, Vec<String>)> {
+    fn push(&mut self, (r, c): (u32, u32), text: String) -> Option<Record> {
         let finished = match self.row {
             Some(cur) if cur != r => self.take(),
             _ => None,
@@ -277,9 +427,9 @@ impl RowBuilder {
         finished
     }
 
-    fn take(&mut self) -> Option<(u64, Vec<String>)> {
+    fn take(&mut self) -> Option<Record> {
         let r = self.row.take()?;
-        Some((r as u64 + 1, std::mem::take(&mut self.cells)))
+        Some(Record::new(r as u64 + 1, std::mem::take(&mut self.cells)))
     }
 }
 
@@ -301,7 +451,7 @@ fn open_xlsx(path: &Path) -> Result<Source> {
             row: None,
             cells: Vec::new(),
         };
-        let emit = |row: (u64, Vec<String>)| {
+        let emit = |row: Record| {
             progress.fetch_add(1, Ordering::Relaxed);
             tx.send(Ok(row)).is_ok()
         };
@@ -337,7 +487,10 @@ fn open_workbook(path: &Path) -> Result<Source> {
         for (i, r) in range.rows().enumerate() {
             progress.fetch_add(1, Ordering::Relaxed);
             let cells = r.iter().map(cell_text).collect();
-            if tx.send(Ok((first_row + i as u64 + 1, cells))).is_err() {
+            if tx
+                .send(Ok(Record::new(first_row + i as u64 + 1, cells)))
+                .is_err()
+            {
                 break;
             }
         }
@@ -360,21 +513,83 @@ fn read_up_to(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 mod tests {
     use super::*;
 
+    /// A file in a fresh directory, and its records as read.
+    fn read(name: &str, bytes: &[u8]) -> (Source, Vec<Record>) {
+        let dir = std::env::temp_dir().join(format!(
+            "kehu-read-{}-{}",
+            std::process::id(),
+            name.replace('.', "-")
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let mut source = open(&path).unwrap();
+        let rows = source.rows.by_ref().map(|r| r.unwrap()).collect();
+        std::fs::remove_dir_all(&dir).ok();
+        (source, rows)
+    }
+
     #[test]
     fn encodings_and_separators() {
-        assert_eq!(detect("姓名,手机".as_bytes()), encoding_rs::UTF_8);
-        let (gbk, _, _) = encoding_rs::GBK.encode("姓名,手机");
-        assert_eq!(detect(&gbk), encoding_rs::GB18030);
+        assert_eq!(detect("姓名,手机".as_bytes()), Some(encoding_rs::UTF_8));
+        let (gbk, _, _) = encoding_rs::GBK.encode("姓名,手机,小王");
+        assert_eq!(detect(&gbk), Some(encoding_rs::GB18030));
+        assert_eq!(detect(b"name,mobile"), None, "ASCII reads alike");
         // A sample that cuts a UTF-8 character in two is still UTF-8.
         let s = "张伟".as_bytes();
-        assert_eq!(detect(&s[..4]), encoding_rs::UTF_8);
+        assert_eq!(detect(&s[..4]), Some(encoding_rs::UTF_8));
+        // One stray Latin-1 byte among Chinese text does not make it GBK.
+        let mut stray = "张三,北京公司\n李四,上海\n".as_bytes().to_vec();
+        stray.extend_from_slice(b"Jos\xe9,Caf\xe9\n");
+        assert_eq!(detect(&stray), Some(encoding_rs::UTF_8));
+        assert_eq!(bom(b"\xff\xfeA\x00"), Some(encoding_rs::UTF_16LE));
         assert_eq!(sniff_delimiter("姓名;手机;\"a,b\""), b';');
         assert_eq!(sniff_delimiter("姓名\t手机"), b'\t');
         assert_eq!(sniff_delimiter("姓名"), b',');
     }
 
     #[test]
-    fn crlf_reads_as_lf() {
+    fn the_encoding_is_judged_where_the_text_goes_beyond_ascii() {
+        let mut text = String::from("external_id,name,company\n");
+        for i in 0..4000 {
+            text.push_str(&format!("A{i:05},Person {i},ACME Ltd\n"));
+        }
+        assert!(text.len() > SAMPLE);
+        let mut bytes = text.clone().into_bytes();
+        bytes.extend(encoding_rs::GBK.encode("Z1,张伟,北京科技\n").0.iter());
+        let (source, rows) = read("late-gbk.csv", &bytes);
+        assert_eq!(source.format, "gb18030");
+        assert_eq!(rows.last().unwrap().cells, ["Z1", "张伟", "北京科技"]);
+        text.push_str("Z1,张伟,北京科技\n");
+        let (source, rows) = read("late-utf8.csv", text.as_bytes());
+        assert_eq!(source.format, "UTF-8");
+        assert_eq!(rows.last().unwrap().cells[1], "张伟");
+    }
+
+    #[test]
+    fn a_stray_byte_spoils_only_its_own_cell() {
+        let mut bytes = "姓名,公司\n张三,北京公司\n".as_bytes().to_vec();
+        bytes.extend_from_slice(b"Jos\xe9,Caf\xe9\n");
+        let (source, rows) = read("stray.csv", &bytes);
+        assert_eq!(source.format, "UTF-8");
+        assert_eq!(rows[0].cells, ["张三", "北京公司"]);
+        assert_eq!(rows[1].cells, ["Jos\u{FFFD}", "Caf\u{FFFD}"]);
+    }
+
+    #[test]
+    fn utf16_with_a_byte_order_mark() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in "姓名\t手机\r\n张伟\t13812345678\r\n".encode_utf16() {
+            bytes.extend(u.to_le_bytes());
+        }
+        let (source, rows) = read("unicode.txt", &bytes);
+        assert_eq!(source.format, "UTF-16LE");
+        assert_eq!(source.headers, ["姓名", "手机"]);
+        assert_eq!(rows[0].cells, ["张伟", "13812345678"]);
+    }
+
+    #[test]
+    fn line_breaks_read_as_lf() {
         for size in [1, 2, 3, 64] {
             let text = "a\r\nb\rc\r\n\r\r";
             let mut r = LfOnly {
@@ -392,7 +607,7 @@ mod tests {
             }
             assert_eq!(
                 String::from_utf8(got).unwrap(),
-                "a\nb\rc\n\r\r",
+                "a\nb\nc\n\n\n",
                 "buffers of {size}"
             );
         }
@@ -400,8 +615,6 @@ mod tests {
 
     #[test]
     fn rows_are_numbered_as_lines_of_the_file() {
-        let dir = std::env::temp_dir().join(format!("kehu-read-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
         for (name, text) in [
             (
                 "crlf.csv",
@@ -411,15 +624,45 @@ mod tests {
                 "lf.csv",
                 "姓名,手机\n张伟,1\n李娜,2\n\"王\n芳\",3\n陈静,4\n",
             ),
+            (
+                "cr.csv",
+                "姓名,手机\r张伟,1\r李娜,2\r\"王\r芳\",3\r陈静,4\r",
+            ),
         ] {
-            let path = dir.join(name);
-            std::fs::write(&path, text).unwrap();
-            let source = open(&path).unwrap();
-            let rows: Vec<(u64, Vec<String>)> = source.rows.map(|r| r.unwrap()).collect();
-            let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
+            let (_, rows) = read(name, text.as_bytes());
+            let lines: Vec<u64> = rows.iter().map(|r| r.line).collect();
             assert_eq!(lines, vec![2, 3, 4, 6], "{name}");
-            assert_eq!(rows[2].1[0], "王\n芳", "{name}");
+            assert_eq!(rows[2].cells[0], "王\n芳", "{name}");
+            assert!(rows.iter().all(|r| !r.cut), "{name}");
         }
-        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_file_cut_short_marks_its_last_row() {
+        let cut = |name: &str, text: &str| {
+            let (_, rows) = read(name, text.as_bytes());
+            rows.iter().map(|r| r.cut).collect::<Vec<_>>()
+        };
+        // Whole files, with or without a line break at the end.
+        assert_eq!(cut("a.csv", "姓名,手机\n张伟,1\n李娜,2\n"), [false, false]);
+        assert_eq!(cut("b.csv", "姓名,手机\n张伟,1\n李娜,2"), [false, false]);
+        // Cut before the last cell, or inside a quoted one.
+        assert_eq!(cut("c.csv", "姓名,手机\n张伟,1\n王"), [false, true]);
+        assert_eq!(
+            cut("d.csv", "姓名,备注\n张伟,1\n李娜,\"第一行\n第二"),
+            [false, true]
+        );
+        // A quoted cell with a doubled quote, closed: whole.
+        assert_eq!(cut("e.csv", "姓名,备注\n张伟,\"说\"\"好\"\"\""), [false]);
+    }
+
+    #[test]
+    fn numbers_read_as_excel_shows_them() {
+        use calamine::Data;
+        assert_eq!(cell_text(&Data::Float(3.0 * 33.3)), "99.9");
+        assert_eq!(cell_text(&Data::Float(0.1 + 0.2)), "0.3");
+        assert_eq!(cell_text(&Data::Float(13800138000.0)), "13800138000");
+        assert_eq!(cell_text(&Data::Float(1234.5)), "1234.5");
+        assert_eq!(cell_text(&Data::Float(-0.05)), "-0.05");
     }
 }

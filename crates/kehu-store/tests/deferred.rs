@@ -119,7 +119,11 @@ async fn deferral(kind: Kind) {
         assert!(!names.contains(gone), "{gone} is deferred");
     }
     assert_eq!(before.len() - during.len(), dropped);
-    assert_eq!(checkpoint_pages(&db).await, 50_000, "WAL checkpoints spaced");
+    assert_eq!(
+        checkpoint_pages(&db).await,
+        50_000,
+        "WAL checkpoints spaced"
+    );
 
     // Batches while deferring: new customers' terms are staged; repeated
     // rows match by external id; a renamed one is indexed at once.

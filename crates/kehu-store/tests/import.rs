@@ -119,6 +119,42 @@ async fn matching(kind: Kind) {
         matches!(&out[0], Outcome::Rejected(e) if e.get("mobile").is_some()),
         "{out:?}"
     );
+    // A row that names one customer and gives it another's mobile or
+    // e-mail: rejected, whichever key named it.
+    let out = apply(
+        &db,
+        &actor,
+        None,
+        &owner,
+        &rows(&[
+            "外部编号,姓名,手机,邮箱",
+            "E1,张伟,13900000000,",
+            ",王芳,13900000000,LN@example.com",
+            "E1,张伟,13812345678,zw@example.com",
+        ]),
+        false,
+    )
+    .await
+    .unwrap();
+    let message = |o: &Outcome, field: &str| match o {
+        Outcome::Rejected(e) => e.get(field).map(|p| p.message(kehu_domain::Lang::ZhCn)),
+        _ => None,
+    };
+    assert_eq!(
+        message(&out[0], "mobile").as_deref(),
+        Some("手机号已属于另一位客户（外部编号 X9），不能再给这位客户"),
+        "{out:?}"
+    );
+    assert!(message(&out[1], "email").is_some(), "{out:?}");
+    assert_eq!(out[2], Outcome::Unchanged, "its own keys again");
+    let mobiles: i64 = db
+        .conn()
+        .scalar(Query::new(
+            "SELECT COUNT(*) FROM customers WHERE mobile = '13900000000'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(mobiles, 1);
     // A dry run writes nothing.
     let before = count(&db).await;
     let out = apply(
@@ -191,7 +227,10 @@ async fn scoped(kind: Kind) {
     let out = apply(&db, &actor, Some(&manager), &owner, &file, false)
         .await
         .unwrap();
-    assert!(matches!(&out[0], Outcome::Rejected(_)), "{out:?}");
+    assert!(
+        matches!(&out[0], Outcome::Rejected(e) if e.get("mobile").is_some()),
+        "the column that matched is named: {out:?}"
+    );
     assert_eq!(out[1], Outcome::Updated);
     let name: (String, Option<String>) = db
         .conn()

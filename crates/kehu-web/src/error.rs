@@ -98,6 +98,10 @@ impl ApiError {
             StatusCode::UNPROCESSABLE_ENTITY => "Validation failed",
             StatusCode::TOO_MANY_REQUESTS => "Too many requests",
             StatusCode::SERVICE_UNAVAILABLE => "Service unavailable",
+            StatusCode::PAYLOAD_TOO_LARGE => "Payload too large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported media type",
+            StatusCode::METHOD_NOT_ALLOWED => "Method not allowed",
+            s if s.is_client_error() => "Client error",
             _ => "Internal error",
         }
     }

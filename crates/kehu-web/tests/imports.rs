@@ -677,11 +677,13 @@ both!(bad_files_are_refused_clearly, |kind| async move {
         doc["detail"].as_str().unwrap().contains("limit of 100 KB"),
         "{doc}"
     );
+    assert_eq!(doc["title"], "Payload too large", "{doc}");
 
     let doc = upload(&app, &admin, "list.pdf", "%PDF-1.4".into(), &[])
         .problem(415)
         .await;
     assert!(doc["detail"].as_str().unwrap().contains(".pdf"), "{doc}");
+    assert_eq!(doc["title"], "Unsupported media type", "{doc}");
     let doc = upload(&app, &admin, "bad.xlsx", "not a workbook".into(), &[])
         .problem(422)
         .await;

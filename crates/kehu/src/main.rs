@@ -658,7 +658,15 @@ async fn main() -> Result<()> {
             terminal.finish();
             let r = r?;
             if !r.unknown_columns.is_empty() {
-                eprintln!("columns not imported: {}", r.unknown_columns.join(", "));
+                // The first few by name: a sheet may have thousands.
+                const SHOWN: usize = 20;
+                let more = r.unknown_columns.len().saturating_sub(SHOWN);
+                let names = r.unknown_columns[..r.unknown_columns.len().min(SHOWN)].join(", ");
+                if more > 0 {
+                    eprintln!("columns not imported: {names} and {more} more");
+                } else {
+                    eprintln!("columns not imported: {names}");
+                }
             }
             let c = r.counts;
             println!(

@@ -272,18 +272,17 @@ async fn import_customers_from_excel_csv_is_idempotent() {
         "created 0, updated 0, unchanged 3, rejected 2"
     );
 
-    // A UTF-8 file with BOM and semicolons updates by mobile and adds a tag, cut short mid-row.
+    // A UTF-8 file with BOM and semicolons updates by mobile and adds a
+    // tag; it is cut short mid-row, and that row is refused.
     let update = "\u{feff}name;mobile;city;tags\n张伟;138 1234 5678;广州;回访\n新客户;13600000000;深圳;\n半行;";
     std::fs::write(&file, update).unwrap();
-    let out = ok(&kehu(
-        &db,
-        &["import", "customers", file.to_str().unwrap()],
-        "",
-    ));
+    let out = kehu(&db, &["import", "customers", file.to_str().unwrap()], "");
     assert_eq!(
-        counts(&out),
-        "created 2, updated 1, unchanged 0, rejected 0"
+        counts(&ok(&out)),
+        "created 1, updated 1, unchanged 0, rejected 1"
     );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("文件在这一行中断"), "{err}");
     let out = ok(&kehu(
         &db,
         &["import", "customers", file.to_str().unwrap()],
@@ -291,7 +290,7 @@ async fn import_customers_from_excel_csv_is_idempotent() {
     ));
     assert_eq!(
         counts(&out),
-        "created 0, updated 0, unchanged 3, rejected 0"
+        "created 0, updated 0, unchanged 2, rejected 1"
     );
 
     let store = Db::connect(&format!("sqlite://{}", db.display()))
@@ -302,7 +301,7 @@ async fn import_customers_from_excel_csv_is_idempotent() {
         .scalar(Query::new("SELECT COUNT(*) FROM customers"))
         .await
         .unwrap();
-    assert_eq!(n, 5);
+    assert_eq!(n, 4);
     let zw: (String, Option<String>, Option<String>, Option<String>) = store
         .conn()
         .fetch_one(Query::new(
@@ -343,7 +342,7 @@ async fn import_customers_from_excel_csv_is_idempotent() {
         ))
         .await
         .unwrap();
-    assert_eq!(audited, 6, "every created or updated customer");
+    assert_eq!(audited, 5, "every created or updated customer");
     store.close().await;
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -662,6 +661,93 @@ async fn a_file_cut_short_then_imported_whole_makes_no_duplicates() {
         .unwrap();
     assert_eq!((name.as_str(), city.as_deref()), ("客户7改", Some("杭州")));
     store.close().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn rows_cut_or_garbled_are_refused_and_the_rest_imported() {
+    let dir = temp_dir();
+    let db = dir.join("kehu.db");
+    let file = dir.join("customers.csv");
+    let rejects = dir.join("rejects.csv");
+    let import = |extra: &[&str]| {
+        let mut args = vec!["import", "customers", file.to_str().unwrap()];
+        args.extend(extra);
+        tally(&ok(&kehu(&db, &args, "")))
+    };
+    // Cut inside a character of a row without external id, mobile or
+    // e-mail: that row is refused, so the whole file later adds it once.
+    let whole = "姓名,手机,邮箱,公司\n张伟,13812345678,zw@example.com,北京科技\n\
+                 李娜,13900001111,lina@example.com,上海贸易\n王芳,,,深圳\n";
+    let cut = &whole.as_bytes()[..whole.find("芳").unwrap() + 2];
+    std::fs::write(&file, cut).unwrap();
+    assert_eq!(import(&[]), [2, 0, 0, 1]);
+    std::fs::write(&file, whole).unwrap();
+    assert_eq!(import(&[]), [1, 0, 2, 0]);
+    assert_eq!(
+        number(&db, "SELECT COUNT(*) FROM customers WHERE name LIKE '王%'").await,
+        1
+    );
+
+    // A UTF-8 file with a stray Latin-1 byte stays UTF-8: only the row
+    // holding it is refused, and the reason names its column.
+    let mut bytes = "外部编号,姓名,手机,公司\n".as_bytes().to_vec();
+    for i in 0..5 {
+        bytes.extend(format!("W{i},张三{i},1370000000{i},北京公司\n").as_bytes());
+    }
+    bytes.extend_from_slice(b"W9,Jos\xe9,13700000009,ACME\n");
+    std::fs::write(&file, &bytes).unwrap();
+    assert_eq!(
+        import(&["--rejects", rejects.to_str().unwrap()]),
+        [5, 0, 0, 1]
+    );
+    assert_eq!(
+        number(
+            &db,
+            "SELECT COUNT(*) FROM customers WHERE name = '张三0' AND company = '北京公司'"
+        )
+        .await,
+        1
+    );
+    let rejected = std::fs::read_to_string(&rejects).unwrap();
+    assert!(rejected.contains("name: 含有无法识别的字符"), "{rejected}");
+
+    // Old Mac line breaks (CR only) number the rows; cells past the
+    // headers follow the reasons in the rejects file.
+    std::fs::write(
+        &file,
+        "姓名,手机\r甲,13800000201\r乙,123\r丙,13800000203,多余1,多余2\r,13800000204,多余\r",
+    )
+    .unwrap();
+    assert_eq!(
+        import(&["--rejects", rejects.to_str().unwrap()]),
+        [2, 0, 0, 2]
+    );
+    let rejected = std::fs::read_to_string(&rejects).unwrap();
+    let lines: Vec<&str> = rejected.lines().collect();
+    assert_eq!(lines[0], "\u{feff}行号/line,姓名,手机,错误/errors");
+    assert!(lines[1].starts_with("3,乙,123,mobile: "), "{rejected}");
+    assert_eq!(lines[2], "5,,13800000204,name: 必填,多余", "{rejected}");
+
+    // An empty file, and one that is no workbook: said plainly, and each
+    // run has its job record, failed.
+    std::fs::write(&file, "").unwrap();
+    let out = kehu(&db, &["import", "customers", file.to_str().unwrap()], "");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("文件是空的"), "{err}");
+    let book = dir.join("cut.xlsx");
+    std::fs::write(&book, b"PK\x03\x04 not a whole workbook").unwrap();
+    let out = kehu(&db, &["import", "customers", book.to_str().unwrap()], "");
+    assert!(!out.status.success());
+    assert_eq!(
+        number(
+            &db,
+            "SELECT COUNT(*) FROM import_jobs WHERE status = 'failed' AND error IS NOT NULL"
+        )
+        .await,
+        2
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -175,7 +175,7 @@ impl Known {
                         "the customer with this external id is in the recycle bin; restore it first",
                     ));
                 }
-                return Match::One(i);
+                return self.unless_taken(i, "external_id", k);
             }
         }
         let by_key = [
@@ -208,7 +208,7 @@ impl Known {
                             ));
                         }
                     }
-                    return Match::One(*i);
+                    return self.unless_taken(*i, column, k);
                 }
                 _ => {
                     return Match::Problem(rejected(
@@ -221,16 +221,53 @@ impl Known {
         }
         if let Some(n) = &k.name {
             if let Some([i]) = self.by_name.get(n).map(Vec::as_slice) {
-                return Match::One(*i);
+                return Match::One(*i, "name");
             }
         }
         Match::None
     }
 }
 
+impl Known {
+    /// The customer `i` a row matched, unless the row gives it a mobile or
+    /// e-mail that another customer already has: the update would make
+    /// two customers share it.
+    fn unless_taken(&self, i: usize, by: &'static str, k: &Keys) -> Match {
+        let rec = &self.recs[i];
+        let keys = [
+            ("mobile", "手机号", &k.mobile, rec.mobile(), &self.by_mobile),
+            ("email", "邮箱", &k.email, rec.email(), &self.by_email),
+        ];
+        for (column, label, key, own, holders) in keys {
+            let Some(key) = key.as_deref().filter(|key| own != Some(*key)) else {
+                continue;
+            };
+            let other = holders
+                .get(key)
+                .and_then(|v| v.iter().find(|&&j| j != i))
+                .map(|&j| &self.recs[j].customer);
+            if let Some(other) = other {
+                // Named by its external id only: the importer may not be
+                // allowed to see the customer itself.
+                let (zh, en) = match &other.external_id {
+                    Some(e) => (format!("（外部编号 {e}）"), format!(" (external id {e})")),
+                    None => (String::new(), String::new()),
+                };
+                return Match::Problem(rejected(
+                    column,
+                    &format!("{label}已属于另一位客户{zh}，不能再给这位客户"),
+                    &format!("another customer{en} has this {column}; it is not given to this one"),
+                ));
+            }
+        }
+        Match::One(i, by)
+    }
+}
+
 enum Match {
     None,
-    One(usize),
+    /// The customer at this index, and the column that named it.
+    One(usize, &'static str),
     Problem(Outcome),
 }
 
@@ -353,14 +390,14 @@ fn plan(
                     Outcome::Created
                 }
             },
-            Match::One(i) if scope.is_some_and(|p| !p.can_write(&known.recs[i].customer.placement())) => {
+            Match::One(i, by) if scope.is_some_and(|p| !p.can_write(&known.recs[i].customer.placement())) => {
                 rejected(
-                    "external_id",
+                    by,
                     "与您权限范围之外的已有客户相同（外部编号、手机或邮箱），不能更新",
                     "matches an existing customer outside your scope (external id, mobile or e-mail); not updated",
                 )
             }
-            Match::One(i) => {
+            Match::One(i, _) => {
                 let rec = &known.recs[i];
                 match row.overlay(&rec.customer.fields.to_input()).parse() {
                     Err(e) => Outcome::Rejected(e),

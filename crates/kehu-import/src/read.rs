@@ -140,6 +140,17 @@ impl Record {
 /// A row as read, or why reading stopped.
 pub type Row = Result<Record>;
 
+/// Rows a sheet may have above its header row: a title such as
+/// "客户名单（2026年）" in a merged cell, a note, blank rows. The header row
+/// is the first row with two cells or more filled; when none of the first
+/// rows has, the first row is (a file of one column).
+const TITLE_ROWS: usize = 5;
+
+/// How many of a row's cells hold something.
+fn filled(cells: &[String]) -> usize {
+    cells.iter().filter(|c| !c.trim().is_empty()).count()
+}
+
 /// Rows read ahead of the database by a reader thread, at most this many.
 const READ_AHEAD: usize = 2_000;
 
@@ -147,7 +158,7 @@ const READ_AHEAD: usize = 2_000;
 /// read, and how far the reader has got (bytes of the file, or rows).
 pub struct Source {
     pub headers: Vec<String>,
-    pub rows: std::sync::mpsc::IntoIter<Row>,
+    pub rows: std::iter::Chain<std::vec::IntoIter<Row>, std::sync::mpsc::IntoIter<Row>>,
     pub format: &'static str,
     /// Length of the file in bytes when progress is in bytes; else `None`.
     pub total: Option<u64>,
@@ -171,14 +182,38 @@ fn spawn_reader(
         }
     });
     let mut rows = rx.into_iter();
+    // Rows read past a would-be title while looking for the header row.
+    let mut ahead = Vec::new();
     let headers = match rows.next() {
-        Some(Ok(h)) => h.cells,
+        Some(Ok(h)) if filled(&h.cells) >= 2 => h.cells,
+        Some(Ok(first)) => {
+            let mut header = None;
+            while ahead.len() < TITLE_ROWS {
+                match rows.next() {
+                    Some(Ok(r)) if filled(&r.cells) >= 2 => {
+                        header = Some(r.cells);
+                        break;
+                    }
+                    Some(r) => ahead.push(r),
+                    None => break,
+                }
+            }
+            match header {
+                // The rows above it were a title and notes.
+                Some(h) => {
+                    ahead.clear();
+                    h
+                }
+                // A file of one column.
+                None => first.cells,
+            }
+        }
         Some(Err(e)) => return Err(e),
         None => Vec::new(),
     };
     Ok(Source {
         headers,
-        rows,
+        rows: ahead.into_iter().chain(rows),
         format,
         total,
         done,
@@ -252,6 +287,7 @@ fn open_csv(path: &Path) -> Result<Source> {
             }));
         let base = progress.load(Ordering::Relaxed);
         let mut record = csv::StringRecord::new();
+        // The width of the header row (the first of two cells or more).
         let mut header_cells = None;
         // Each row is sent once the next is read: the last one is judged
         // by how the file ends.
@@ -262,7 +298,10 @@ fn open_csv(path: &Path) -> Result<Source> {
         {
             let line = record.position().map(|p| p.line()).unwrap_or(0);
             progress.store(base + counted.load(Ordering::Relaxed), Ordering::Relaxed);
-            header_cells.get_or_insert(record.len());
+            if header_cells.is_none() && record.iter().filter(|c| !c.trim().is_empty()).count() >= 2
+            {
+                header_cells = Some(record.len());
+            }
             let next = Record::new(line, record.iter().map(str::to_string).collect());
             if let Some(row) = held.replace(next) {
                 if tx.send(Ok(row)).is_err() {
@@ -654,6 +693,31 @@ mod tests {
         );
         // A quoted cell with a doubled quote, closed: whole.
         assert_eq!(cut("e.csv", "姓名,备注\n张伟,\"说\"\"好\"\"\""), [false]);
+    }
+
+    #[test]
+    fn a_title_above_the_headers_is_passed_over() {
+        let (source, rows) = read(
+            "title.csv",
+            "客户名单（2026年）,,\n制表：销售部,,\n姓名,手机,城市\n张伟,1,北京\n".as_bytes(),
+        );
+        assert_eq!(source.headers, ["姓名", "手机", "城市"]);
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].line, rows[0].cells[0].as_str()), (4, "张伟"));
+        // One column: its first row is the header.
+        let (source, rows) = read("names.csv", "姓名\n张伟\n李娜\n".as_bytes());
+        assert_eq!(source.headers, ["姓名"]);
+        assert_eq!(rows.len(), 2);
+        // A title with no cells after it; the cut last row is still seen.
+        let (source, rows) = read(
+            "cut-title.csv",
+            "客户名单\n姓名,手机\n张伟,1\n王".as_bytes(),
+        );
+        assert_eq!(source.headers, ["姓名", "手机"]);
+        assert_eq!(
+            rows.iter().map(|r| r.cut).collect::<Vec<_>>(),
+            [false, true]
+        );
     }
 
     #[test]

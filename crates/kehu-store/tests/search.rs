@@ -146,10 +146,12 @@ both!(every_kind_of_query, |kind| async move {
         ("zha", &["张伟", "张伟华"]),
         ("l", &["李娜"]),
         ("m", &["马丽"]),
-        // Mobile in full, spaced, a prefix, or the last four digits.
+        // Mobile in full, spaced, with the country code, a prefix, or the
+        // last four digits.
         ("13812345678", &["张伟"]),
         ("138 1234 5678", &["张伟"]),
-        ("+86 138-1234-5678", &[]),
+        ("+86 138-1234-5678", &["张伟"]),
+        ("008613812345678", &["张伟"]),
         ("1381234", &["张伟"]),
         ("5678", &["张伟", "张伟华"]),
         ("５６７８", &["张伟", "张伟华"]),

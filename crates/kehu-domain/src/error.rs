@@ -63,8 +63,12 @@ impl Problem {
             }
             (Problem::InvalidEmail, Lang::ZhCn) => "邮箱格式不正确".into(),
             (Problem::InvalidEmail, Lang::En) => "is not a valid e-mail address".into(),
-            (Problem::InvalidDate, Lang::ZhCn) => "日期格式应为 YYYY-MM-DD".into(),
-            (Problem::InvalidDate, Lang::En) => "must be a date as YYYY-MM-DD".into(),
+            (Problem::InvalidDate, Lang::ZhCn) => {
+                "日期格式不对：应写作 2024-05-17、2024/5/17 或 2024年5月17日".into()
+            }
+            (Problem::InvalidDate, Lang::En) => {
+                "must be a date such as 2024-05-17, 2024/5/17 or 2024年5月17日".into()
+            }
             (Problem::InvalidNumber, Lang::ZhCn) => "应为数字".into(),
             (Problem::InvalidNumber, Lang::En) => "must be a number".into(),
             (Problem::InvalidAmount, Lang::ZhCn) => {

@@ -180,12 +180,13 @@ fn columns(headers: &[String], opts: &Options) -> Result<(Columns, Vec<String>)>
 /// ([`screen`]).
 fn row_of(
     columns: &[(usize, Column)],
+    headers: &[String],
     r: &read::Record,
 ) -> Option<std::result::Result<ImportedRow, Outcome>> {
     if r.cells.iter().all(|c| c.trim().is_empty()) {
         return None;
     }
-    if let Some(rejected) = screen(columns, r) {
+    if let Some(rejected) = screen(columns, headers, r) {
         return Some(Err(rejected));
     }
     let refs: Vec<&str> = r.cells.iter().map(String::as_str).collect();
@@ -194,11 +195,39 @@ fn row_of(
 
 /// What rejects a row before it is matched: the file ends inside it (cut
 /// short: importing the rest of it would make a customer of half a row,
-/// and a duplicate when the whole file comes), or a cell the import reads
-/// holds bytes that are not text in the file's encoding (decoded as
-/// U+FFFD), which would be stored garbled.
-fn screen(columns: &[(usize, Column)], r: &read::Record) -> Option<Outcome> {
+/// and a duplicate when the whole file comes); it has filled cells under
+/// no header (an unquoted comma splitting a cell, or a column without its
+/// header), which would be lost; or a cell the import reads holds bytes
+/// that are not text in the file's encoding (decoded as U+FFFD), which
+/// would be stored garbled.
+fn screen(columns: &[(usize, Column)], headers: &[String], r: &read::Record) -> Option<Outcome> {
     let mut e = FieldErrors::new();
+    let headless: Vec<&str> = r
+        .cells
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            !c.trim().is_empty() && headers.get(*i).is_none_or(|h| h.trim().is_empty())
+        })
+        .map(|(_, c)| c.as_str())
+        .collect();
+    if !headless.is_empty() {
+        let shown: Vec<&str> = headless.iter().take(3).copied().collect();
+        let (zh_shown, shown) = (shown.join("、"), shown.join(", "));
+        e.add(
+            "file",
+            Problem::Invalid {
+                zh: format!(
+                    "有 {} 个单元格没有列标题（{zh_shown}）：可能是没加引号的逗号把内容分开了，或缺少列标题；该行未导入",
+                    headless.len()
+                ),
+                en: format!(
+                    "{} filled cells have no header ({shown}): an unquoted comma splitting a cell, or a column without its header; the row was not imported",
+                    headless.len()
+                ),
+            },
+        );
+    }
     if r.cut {
         e.add(
             "file",
@@ -270,7 +299,7 @@ pub async fn preview(db: &Db, path: &Path, opts: &Options, n: usize) -> Result<P
     let mut screened = Vec::with_capacity(n);
     for r in source.rows.take(n + BLANK_ROWS_SKIPPED) {
         let r = r?;
-        if let Some(row) = row_of(&columns, &r) {
+        if let Some(row) = row_of(&columns, &headers, &r) {
             match row {
                 Ok(row) => {
                     rows.push(row);
@@ -486,7 +515,7 @@ async fn run(
         let done = next.is_none();
         if let Some(r) = next {
             let r = r?;
-            if let Some(row) = row_of(columns, &r) {
+            if let Some(row) = row_of(columns, &source.headers, &r) {
                 match row {
                     Ok(row) => {
                         rows.push(row);

@@ -24,6 +24,9 @@ fn bom(sample: &[u8]) -> Option<&'static encoding_rs::Encoding> {
 /// form valid UTF-8). A character cut at the end of the sample counts as
 /// neither. `None` when every byte is ASCII, which both read alike.
 fn detect(sample: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    if let Some(e) = utf16(sample) {
+        return Some(e);
+    }
     if !sample.iter().any(|b| !b.is_ascii()) {
         return None;
     }
@@ -56,6 +59,32 @@ fn detect(sample: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     } else {
         encoding_rs::GB18030
     })
+}
+
+/// UTF-16 without a byte-order mark, told by its zero bytes, which text in
+/// UTF-8 or GBK never has: the high bytes of ASCII characters (and of the
+/// tabs and line breaks between Chinese ones), one byte in eight or
+/// more, at odd offsets in little-endian, even ones in big-endian.
+fn utf16(sample: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let zeros = |parity: usize| {
+        sample
+            .iter()
+            .skip(parity)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count()
+    };
+    let (even, odd) = (zeros(0), zeros(1));
+    // A stray zero byte in a damaged file does not make it UTF-16.
+    if (even + odd) * 8 < sample.len() {
+        None
+    } else if odd > 4 * even {
+        Some(encoding_rs::UTF_16LE)
+    } else if even > 4 * odd {
+        Some(encoding_rs::UTF_16BE)
+    } else {
+        None
+    }
 }
 
 /// The encoding of a CSV file whose first bytes are `sample`: named by a
@@ -475,8 +504,12 @@ impl RowBuilder {
 /// An .xlsx/.xlsm workbook's first sheet, streamed cell by cell.
 fn open_xlsx(path: &Path) -> Result<Source> {
     use calamine::Reader;
-    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(path)
-        .with_context(|| format!("cannot open {} as a workbook", path.display()))?;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(path).with_context(|| {
+        format!(
+            "无法读取工作簿（文件不完整或已损坏？）cannot open {} as a workbook",
+            path.display()
+        )
+    })?;
     spawn_reader("workbook", None, move |tx, progress| {
         let sheet = wb
             .sheet_names()
@@ -515,8 +548,12 @@ fn open_xlsx(path: &Path) -> Result<Source> {
 /// Older formats (.xls, .xlsb, .ods): calamine reads the sheet whole.
 fn open_workbook(path: &Path) -> Result<Source> {
     use calamine::Reader;
-    let mut wb = calamine::open_workbook_auto(path)
-        .with_context(|| format!("cannot open {} as a workbook", path.display()))?;
+    let mut wb = calamine::open_workbook_auto(path).with_context(|| {
+        format!(
+            "无法读取工作簿（文件不完整或已损坏？）cannot open {} as a workbook",
+            path.display()
+        )
+    })?;
     let range = wb
         .worksheet_range_at(0)
         .context("the workbook has no sheet")?
@@ -582,6 +619,18 @@ mod tests {
         stray.extend_from_slice(b"Jos\xe9,Caf\xe9\n");
         assert_eq!(detect(&stray), Some(encoding_rs::UTF_8));
         assert_eq!(bom(b"\xff\xfeA\x00"), Some(encoding_rs::UTF_16LE));
+        // UTF-16 without a mark, as some tools write "Unicode text".
+        let le: Vec<u8> = "姓名\t手机\r\n王芳\t13700001234\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(detect(&le), Some(encoding_rs::UTF_16LE));
+        let be: Vec<u8> = "name,mobile\n"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert_eq!(detect(&be), Some(encoding_rs::UTF_16BE));
+        assert_eq!(detect(b"name,mobile\nab\x00c,1\n"), None, "one stray zero");
         assert_eq!(sniff_delimiter("姓名;手机;\"a,b\""), b';');
         assert_eq!(sniff_delimiter("姓名\t手机"), b'\t');
         assert_eq!(sniff_delimiter("姓名"), b',');

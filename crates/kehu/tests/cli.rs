@@ -712,8 +712,9 @@ async fn rows_cut_or_garbled_are_refused_and_the_rest_imported() {
     let rejected = std::fs::read_to_string(&rejects).unwrap();
     assert!(rejected.contains("name: 含有无法识别的字符"), "{rejected}");
 
-    // Old Mac line breaks (CR only) number the rows; cells past the
-    // headers follow the reasons in the rejects file.
+    // Old Mac line breaks (CR only) number the rows. A row with filled
+    // cells past the headers (an unquoted comma) is refused, not cut
+    // down; in the rejects file its reasons come before those cells.
     std::fs::write(
         &file,
         "姓名,手机\r甲,13800000201\r乙,123\r丙,13800000203,多余1,多余2\r,13800000204,多余\r",
@@ -721,13 +722,19 @@ async fn rows_cut_or_garbled_are_refused_and_the_rest_imported() {
     .unwrap();
     assert_eq!(
         import(&["--rejects", rejects.to_str().unwrap()]),
-        [2, 0, 0, 2]
+        [1, 0, 0, 3]
     );
     let rejected = std::fs::read_to_string(&rejects).unwrap();
     let lines: Vec<&str> = rejected.lines().collect();
     assert_eq!(lines[0], "\u{feff}行号/line,姓名,手机,错误/errors");
     assert!(lines[1].starts_with("3,乙,123,mobile: "), "{rejected}");
-    assert_eq!(lines[2], "5,,13800000204,name: 必填,多余", "{rejected}");
+    assert!(
+        lines[2].starts_with("4,丙,13800000203,file: 有 2 个单元格没有列标题（多余1、多余2）"),
+        "{rejected}"
+    );
+    assert!(lines[2].ends_with(",多余1,多余2"), "{rejected}");
+    assert!(lines[3].starts_with("5,,13800000204,"), "{rejected}");
+    assert!(lines[3].ends_with(",多余"), "{rejected}");
 
     // An empty file, and one that is no workbook: said plainly, and each
     // run has its job record, failed.

@@ -31,7 +31,7 @@ impl Mobile {
             match c {
                 '0'..='9' => digits.push(c),
                 '+' if i == 0 => plus = true,
-                ' ' | '-' | '(' | ')' | '.' => {}
+                ' ' | '-' | '(' | ')' | '.' | '\u{200B}' | '\u{2060}' | '\u{FEFF}' => {}
                 _ => return Err(Problem::InvalidMobile),
             }
         }
@@ -127,6 +127,7 @@ mod tests {
             "13812345678.0",
             "13812345678.00",
             "138.1234.5678",
+            "138\u{200B}1234\u{200B}5678",
         ] {
             assert_eq!(Mobile::parse(raw).unwrap().as_str(), "13812345678", "{raw}");
         }

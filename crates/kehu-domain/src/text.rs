@@ -31,6 +31,13 @@ pub fn required(raw: &str, max: usize) -> Result<String, Problem> {
 
 /// Trims and checks an optional single-line text; blank means absent.
 pub fn optional(raw: &str, max: usize) -> Result<Option<String>, Problem> {
+    let visible: String;
+    let raw = if raw.contains(zero_width) {
+        visible = raw.replace(zero_width, "");
+        &visible
+    } else {
+        raw
+    };
     let s = raw.trim();
     if s.is_empty() {
         return Ok(None);
@@ -42,6 +49,13 @@ pub fn optional(raw: &str, max: usize) -> Result<Option<String>, Problem> {
         return Err(Problem::TooLong { max });
     }
     Ok(Some(s.to_string()))
+}
+
+/// Invisible characters pasted along with text (from web pages, chat
+/// apps), dropped from single-line text: "张\u{200B}伟" is 张伟, and found
+/// as its duplicate. Joiners, which emoji need, are kept.
+fn zero_width(c: char) -> bool {
+    matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}')
 }
 
 /// Like [`optional`] but for multi-line text: newlines and tabs are kept.
@@ -123,6 +137,16 @@ mod tests {
         );
         assert_eq!(required("a\u{0}b", 5), Err(Problem::ControlCharacters));
         assert_eq!(multiline("a\r\nb", 5).unwrap().as_deref(), Some("a\nb"));
+    }
+
+    #[test]
+    fn zero_width_spaces_are_dropped() {
+        assert_eq!(required("张\u{200B}伟\u{FEFF}", 10).unwrap(), "张伟");
+        assert_eq!(optional("\u{200B}", 10), Ok(None));
+        assert_eq!(
+            email("zw\u{200B}@example.com").unwrap().as_deref(),
+            Some("zw@example.com")
+        );
     }
 
     #[test]

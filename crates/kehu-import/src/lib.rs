@@ -199,7 +199,8 @@ fn row_of(
 /// no header (an unquoted comma splitting a cell, or a column without its
 /// header), which would be lost; or a cell the import reads holds bytes
 /// that are not text in the file's encoding (decoded as U+FFFD), which
-/// would be stored garbled.
+/// would be stored garbled, or a workbook's formula without its result,
+/// which would be read as blank.
 fn screen(columns: &[(usize, Column)], headers: &[String], r: &read::Record) -> Option<Outcome> {
     let mut e = FieldErrors::new();
     let headless: Vec<&str> = r
@@ -238,6 +239,15 @@ fn screen(columns: &[(usize, Column)], headers: &[String], r: &read::Record) -> 
         );
     }
     for (i, column) in columns {
+        if r.uncalculated.contains(i) {
+            e.add(
+                column.code(),
+                Problem::Invalid {
+                    zh: "是公式，但文件里没有它的计算结果（文件由程序生成、未经 Excel 保存）：请在 Excel 中打开并保存后再导入".into(),
+                    en: "holds a formula without its result (the file was written by a program, never saved by a spreadsheet): open and save it in Excel, then import it again".into(),
+                },
+            );
+        }
         if r.cells.get(*i).is_some_and(|c| c.contains('\u{FFFD}')) {
             e.add(
                 column.code(),

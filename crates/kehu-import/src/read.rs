@@ -154,6 +154,9 @@ pub struct Record {
     /// stops inside a quoted cell or short of the header's cells: what is
     /// left of a file cut short, not a row to import.
     pub cut: bool,
+    /// Cells (by index) of a workbook holding a formula without its
+    /// result: a program wrote the file and no spreadsheet computed it.
+    pub uncalculated: Vec<usize>,
 }
 
 impl Record {
@@ -162,6 +165,7 @@ impl Record {
             line,
             cells,
             cut: false,
+            uncalculated: Vec::new(),
         }
     }
 }
@@ -474,14 +478,17 @@ fn cell_text(d: &calamine::Data) -> String {
 
 /// Collects streamed cells (row by row, left to right) into rows; blank
 /// rows between are skipped, as they carry nothing.
+#[derive(Default)]
 struct RowBuilder {
     row: Option<u32>,
     cells: Vec<String>,
+    uncalculated: Vec<usize>,
 }
 
 impl RowBuilder {
-    /// Adds a cell; returns the finished previous row when a new one starts.
-    fn push(&mut self, (r, c): (u32, u32), text: String) -> Option<Record> {
+    /// Adds a cell (`uncalculated` when it is a formula without its
+    /// result); returns the finished previous row when a new one starts.
+    fn push(&mut self, (r, c): (u32, u32), text: String, uncalculated: bool) -> Option<Record> {
         let finished = match self.row {
             Some(cur) if cur != r => self.take(),
             _ => None,
@@ -492,12 +499,17 @@ impl RowBuilder {
             self.cells.resize(c + 1, String::new());
         }
         self.cells[c] = text;
+        if uncalculated {
+            self.uncalculated.push(c);
+        }
         finished
     }
 
     fn take(&mut self) -> Option<Record> {
         let r = self.row.take()?;
-        Some(Record::new(r as u64 + 1, std::mem::take(&mut self.cells)))
+        let mut record = Record::new(r as u64 + 1, std::mem::take(&mut self.cells));
+        record.uncalculated = std::mem::take(&mut self.uncalculated);
+        Some(record)
     }
 }
 
@@ -519,20 +531,21 @@ fn open_xlsx(path: &Path) -> Result<Source> {
         let mut cells = wb
             .worksheet_cells_reader(&sheet)
             .context("reading the first sheet")?;
-        let mut b = RowBuilder {
-            row: None,
-            cells: Vec::new(),
-        };
+        let mut b = RowBuilder::default();
         let emit = |row: Record| {
             progress.fetch_add(1, Ordering::Relaxed);
             tx.send(Ok(row)).is_ok()
         };
-        while let Some(cell) = cells.next_cell().context("reading the first sheet")? {
-            let text = cell_text(&calamine::Data::from(cell.get_value().clone()));
-            if text.is_empty() {
+        while let Some(cell) = cells
+            .next_cell_with_formula_metadata()
+            .context("reading the first sheet")?
+        {
+            let text = cell_text(&calamine::Data::from(cell.value));
+            let uncalculated = text.is_empty() && cell.formula.is_some();
+            if text.is_empty() && !uncalculated {
                 continue;
             }
-            if let Some(row) = b.push(cell.get_position(), text) {
+            if let Some(row) = b.push(cell.pos, text, uncalculated) {
                 if !emit(row) {
                     return Ok(());
                 }

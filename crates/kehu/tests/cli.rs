@@ -390,6 +390,40 @@ async fn import_customers_from_a_workbook() {
         )
     );
     store.close().await;
+
+    // A sheet from openpyxl with a merged title above its headers and a
+    // formula it stored without a result: the title is passed over, the
+    // formula's row refused with the reason, not imported with a blank.
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formulas.xlsx");
+    let rejects = dir.join("rejects.csv");
+    let out = kehu(
+        &db,
+        &[
+            "import",
+            "customers",
+            file.to_str().unwrap(),
+            "--rejects",
+            rejects.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(
+        counts(&ok(&out)),
+        "created 1, updated 0, unchanged 0, rejected 1"
+    );
+    let rejected = std::fs::read_to_string(&rejects).unwrap();
+    assert!(
+        rejected.contains("3,F-1,公式客户,杭州,,notes: 是公式，但文件里没有它的计算结果"),
+        "{rejected}"
+    );
+    assert_eq!(
+        number(
+            &db,
+            "SELECT COUNT(*) FROM customers WHERE external_id = 'F-2' AND city = '苏州'"
+        )
+        .await,
+        1
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

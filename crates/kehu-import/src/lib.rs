@@ -183,7 +183,7 @@ fn row_of(
     headers: &[String],
     r: &read::Record,
 ) -> Option<std::result::Result<ImportedRow, Outcome>> {
-    if r.cells.iter().all(|c| c.trim().is_empty()) {
+    if read::filled(r.cells.iter().map(String::as_str)) == 0 {
         return None;
     }
     if let Some(rejected) = screen(columns, headers, r) {
@@ -261,17 +261,53 @@ fn screen(columns: &[(usize, Column)], headers: &[String], r: &read::Record) -> 
     (!e.is_empty()).then_some(Outcome::Rejected(e))
 }
 
-/// The outcome of each row read: those screened out as they were, the
-/// others from `applied`, in order.
-fn merge(screened: Vec<Option<Outcome>>, applied: Vec<Outcome>) -> Vec<Outcome> {
-    let mut applied = applied.into_iter();
-    screened
-        .into_iter()
-        .map(|o| {
-            o.or_else(|| applied.next())
-                .expect("an outcome per applied row")
-        })
-        .collect()
+/// Rows read for one transaction: those to apply, and per row read its
+/// outcome when [`screen`] refused it.
+#[derive(Default)]
+struct Batch {
+    rows: Vec<ImportedRow>,
+    screened: Vec<Option<Outcome>>,
+}
+
+impl Batch {
+    fn push(&mut self, row: std::result::Result<ImportedRow, Outcome>) {
+        match row {
+            Ok(row) => {
+                self.rows.push(row);
+                self.screened.push(None);
+            }
+            Err(o) => self.screened.push(Some(o)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.screened.len()
+    }
+
+    /// Applies the rows (rolled back when `dry_run`) and empties the batch;
+    /// returns the outcome of every row read, in order.
+    async fn apply(
+        &mut self,
+        db: &Db,
+        opts: &Options,
+        actor: &Actor,
+        dry_run: bool,
+    ) -> Result<Vec<Outcome>> {
+        let rows = std::mem::take(&mut self.rows);
+        let mut applied = if rows.is_empty() {
+            Vec::new()
+        } else {
+            apply(db, opts, actor, &rows, dry_run).await?
+        }
+        .into_iter();
+        Ok(std::mem::take(&mut self.screened)
+            .into_iter()
+            .map(|o| {
+                o.or_else(|| applied.next())
+                    .expect("an outcome per applied row")
+            })
+            .collect())
+    }
 }
 
 /// Why a row was rejected, field by field.
@@ -305,30 +341,23 @@ pub async fn preview(db: &Db, path: &Path, opts: &Options, n: usize) -> Result<P
     let headers = source.headers.clone();
     let (columns, _) = columns(&headers, opts)?;
     let mut read = Vec::with_capacity(n);
-    let mut rows = Vec::with_capacity(n);
-    let mut screened = Vec::with_capacity(n);
+    let mut batch = Batch::default();
     for r in source.rows.take(n + BLANK_ROWS_SKIPPED) {
         let r = r?;
         if let Some(row) = row_of(&columns, &headers, &r) {
-            match row {
-                Ok(row) => {
-                    rows.push(row);
-                    screened.push(None);
-                }
-                Err(o) => screened.push(Some(o)),
-            }
+            batch.push(row);
             read.push((r.line, r.cells));
             if read.len() == n {
                 break;
             }
         }
     }
-    let applied = apply(db, opts, &opts.actor(), &rows, true).await?;
+    let outcomes = batch.apply(db, opts, &opts.actor(), true).await?;
     Ok(Preview {
         headers,
         rows: read
             .into_iter()
-            .zip(merge(screened, applied))
+            .zip(outcomes)
             .map(|((line, cells), o)| (line, cells, o))
             .collect(),
     })
@@ -515,10 +544,8 @@ async fn run(
     let mut batch_len = BATCH;
     // A batch's rows, and each one's line with its cells (kept only to
     // write the rejected ones to a file).
-    let mut rows: Vec<ImportedRow> = Vec::with_capacity(BATCH);
+    let mut batch = Batch::default();
     let mut lines: Vec<(u64, Vec<String>)> = Vec::with_capacity(BATCH);
-    // Per line: its outcome when it was screened out, else `None`.
-    let mut screened: Vec<Option<Outcome>> = Vec::with_capacity(BATCH);
     let mut refreshes = Refreshes::default();
     loop {
         let next = source.rows.next();
@@ -526,13 +553,7 @@ async fn run(
         if let Some(r) = next {
             let r = r?;
             if let Some(row) = row_of(columns, &source.headers, &r) {
-                match row {
-                    Ok(row) => {
-                        rows.push(row);
-                        screened.push(None);
-                    }
-                    Err(o) => screened.push(Some(o)),
-                }
+                batch.push(row);
                 let cells = if rejects_out.is_some() {
                     r.cells
                 } else {
@@ -541,14 +562,8 @@ async fn run(
                 lines.push((r.line, cells));
             }
         }
-        if lines.len() >= batch_len || (done && !lines.is_empty()) {
-            let applied = if rows.is_empty() {
-                Vec::new()
-            } else {
-                apply(db, opts, actor, &rows, opts.dry_run).await?
-            };
-            rows.clear();
-            let outcomes = merge(std::mem::take(&mut screened), applied);
+        if batch.len() >= batch_len || (done && batch.len() > 0) {
+            let outcomes = batch.apply(db, opts, actor, opts.dry_run).await?;
             for ((line, cells), o) in lines.drain(..).zip(outcomes) {
                 progress.counts.add(&o);
                 progress.rows += 1;

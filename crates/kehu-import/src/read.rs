@@ -31,27 +31,12 @@ fn detect(sample: &[u8]) -> Option<&'static encoding_rs::Encoding> {
         return None;
     }
     let (mut valid, mut invalid) = (0usize, 0usize);
-    let mut rest = sample;
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(s) => {
-                valid += s.chars().filter(|c| !c.is_ascii()).count();
-                break;
-            }
-            Err(e) => {
-                let (good, bad) = rest.split_at(e.valid_up_to());
-                valid += String::from_utf8_lossy(good)
-                    .chars()
-                    .filter(|c| !c.is_ascii())
-                    .count();
-                match e.error_len() {
-                    Some(n) => {
-                        invalid += 1;
-                        rest = &bad[n..];
-                    }
-                    None => break,
-                }
-            }
+    let mut chunks = sample.utf8_chunks().peekable();
+    while let Some(chunk) = chunks.next() {
+        valid += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        // The last chunk's invalid bytes may be a character cut by the sample's end.
+        if !chunk.invalid().is_empty() && chunks.peek().is_some() {
+            invalid += 1;
         }
     }
     Some(if valid >= invalid {
@@ -180,8 +165,8 @@ pub type Row = Result<Record>;
 const TITLE_ROWS: usize = 5;
 
 /// How many of a row's cells hold something.
-fn filled(cells: &[String]) -> usize {
-    cells.iter().filter(|c| !c.trim().is_empty()).count()
+pub(crate) fn filled<'a>(cells: impl IntoIterator<Item = &'a str>) -> usize {
+    cells.into_iter().filter(|c| !c.trim().is_empty()).count()
 }
 
 /// Rows read ahead of the database by a reader thread, at most this many.
@@ -218,12 +203,12 @@ fn spawn_reader(
     // Rows read past a would-be title while looking for the header row.
     let mut ahead = Vec::new();
     let headers = match rows.next() {
-        Some(Ok(h)) if filled(&h.cells) >= 2 => h.cells,
+        Some(Ok(h)) if filled(h.cells.iter().map(String::as_str)) >= 2 => h.cells,
         Some(Ok(first)) => {
             let mut header = None;
             while ahead.len() < TITLE_ROWS {
                 match rows.next() {
-                    Some(Ok(r)) if filled(&r.cells) >= 2 => {
+                    Some(Ok(r)) if filled(r.cells.iter().map(String::as_str)) >= 2 => {
                         header = Some(r.cells);
                         break;
                     }
@@ -331,8 +316,7 @@ fn open_csv(path: &Path) -> Result<Source> {
         {
             let line = record.position().map(|p| p.line()).unwrap_or(0);
             progress.store(base + counted.load(Ordering::Relaxed), Ordering::Relaxed);
-            if header_cells.is_none() && record.iter().filter(|c| !c.trim().is_empty()).count() >= 2
-            {
+            if header_cells.is_none() && filled(&record) >= 2 {
                 header_cells = Some(record.len());
             }
             let next = Record::new(line, record.iter().map(str::to_string).collect());

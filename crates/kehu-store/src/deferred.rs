@@ -43,7 +43,7 @@ const MOVE_CUSTOMERS: i64 = 100_000;
 /// WAL pages between checkpoints while a load defers (200 MB of 4 KB
 /// pages; SQLite's default is 1,000): a batch's pages are copied into the
 /// database once per several batches rather than after each one (import
-/// of a million new customers 50-51 s against 54-56 s).
+/// of a million new customers 50-54 s against 54-56 s).
 const LOAD_CHECKPOINT_PAGES: u32 = 50_000;
 
 /// SQLite's default, restored when the load finishes.

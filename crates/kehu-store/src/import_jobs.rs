@@ -250,7 +250,7 @@ pub async fn run(
     let q = Query::new(
         "UPDATE import_jobs SET status = 'running', dry_run = $2, owner_id = $3, mapping = $4, started_at = $5, \
          progress_at = $5, finished_at = NULL, error = NULL, rows_read = 0, bytes_read = 0, \
-         created = 0, updated = 0, unchanged = 0, rejected = 0, building_indexes = $7 \
+         created = 0, updated = 0, unchanged = 0, rejected = 0, building_indexes = FALSE \
          WHERE id = $1 AND file_path IS NOT NULL \
          AND (status IN ('uploaded', 'failed', 'interrupted') OR (status = 'done' AND dry_run = $6))",
     )
@@ -259,8 +259,7 @@ pub async fn run(
     .bind(owner)
     .bind(mapping_json(Some(mapping)))
     .bind(now)
-    .bind(true)
-    .bind(false);
+    .bind(true);
     let changes = json!({"dry_run": dry_run, "owner_id": owner, "mapping": mapping});
     if audit_job(db, actor, "run", id, changes, q).await? == 0 {
         return Err(FieldErrors::single(

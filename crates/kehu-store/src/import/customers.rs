@@ -226,9 +226,7 @@ impl Known {
         }
         Match::None
     }
-}
 
-impl Known {
     /// The customer `i` a row matched, unless the row gives it a mobile or
     /// e-mail that another customer already has: the update would make
     /// two customers share it.
